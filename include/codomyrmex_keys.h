@@ -43,6 +43,12 @@
 #endif
 
 /**
+ * Bytes a tagged MAC adds to the HMAC: a format byte (`0x01`) and the
+ * version number (4 bytes, big-endian).
+ */
+#define TAG_OVERHEAD 5
+
+/**
  * Major version of this header; equals the major version
  * `codomyrmex_version()` reports.
  */
@@ -73,6 +79,14 @@
  * The longest key id, in bytes (without the terminating NUL).
  */
 #define CODOMYRMEX_MAX_KEY_ID_LEN 128
+
+/**
+ * Bytes a tagged MAC adds to the HMAC: a format byte `0x01` and the
+ * version number (4 bytes, big-endian). A tagged MAC is
+ * `CODOMYRMEX_TAG_OVERHEAD + digest length` bytes; a buffer of
+ * `CODOMYRMEX_TAG_OVERHEAD + CODOMYRMEX_MAX_DIGEST_LEN` bytes holds any.
+ */
+#define CODOMYRMEX_TAG_OVERHEAD 5
 
 /**
  * The result of every `codomyrmex_*` function that can fail.
@@ -438,13 +452,15 @@ codomyrmex_status codomyrmex_key_manager_dir(const codomyrmex_key_manager *km,
 
 /**
  * Stores `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `<key_dir>/<key_id>.key`,
- * replacing an existing key atomically and durably: a reader (or a crash)
- * sees the old key or the new one, never a mix or an empty file.
+ * atomically and durably: a reader (or a crash) sees the old key or the new
+ * one, never a mix or an empty file. A new id becomes version 1; over an
+ * existing key, `key` becomes the next version and the previous one is kept
+ * (see `codomyrmex_key_manager_prune`).
  *
  * Errors: `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_INVALID_ARGUMENT`
- * (key length), `CODOMYRMEX_ERR_CORRUPT` (a directory stands at the key's
- * name), `CODOMYRMEX_ERR_IO` (disk full, read-only, …: the previous key
- * survives), `CODOMYRMEX_ERR_NULL_POINTER`.
+ * (key length), the errors of `codomyrmex_key_manager_get` for an existing
+ * key that cannot be read, `CODOMYRMEX_ERR_IO` (disk full, read-only, …:
+ * the previous key survives), `CODOMYRMEX_ERR_NULL_POINTER`.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
@@ -456,7 +472,8 @@ codomyrmex_status codomyrmex_key_manager_store(const codomyrmex_key_manager *km,
                                                size_t key_len);
 
 /**
- * Like `codomyrmex_key_manager_store`, but only if no key `key_id` exists:
+ * Like `codomyrmex_key_manager_store` (the key becomes version 1), but only
+ * if no key `key_id` exists:
  * `CODOMYRMEX_ERR_ALREADY_EXISTS` otherwise, even when another process
  * creates it at the same instant.
  *
@@ -521,7 +538,8 @@ codomyrmex_status codomyrmex_key_manager_exists(const codomyrmex_key_manager *km
                                                 bool *out_exists);
 
 /**
- * Removes the key `key_id` (and the bytes it held) from the directory.
+ * Removes the key `key_id` and every version of it: afterwards no file in
+ * the key directory holds their bytes.
  *
  * Errors: `CODOMYRMEX_ERR_NOT_FOUND`, `CODOMYRMEX_ERR_CORRUPT` (a directory
  * stands at its name), `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
@@ -554,9 +572,11 @@ codomyrmex_status codomyrmex_key_manager_list(const codomyrmex_key_manager *km,
                                               size_t *out_count);
 
 /**
- * Stores `new_key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `key_id` and
- * copies the key it replaced into `old_out`; `*old_len == 0` when there was
- * none (the new key is stored all the same).
+ * Stores `new_key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as the next version
+ * of `key_id` and copies the key it replaced into `old_out`; `*old_len == 0`
+ * when there was none (the new key is stored all the same, as version 1).
+ * The replaced version is kept: data made with it stays usable through
+ * `codomyrmex_key_manager_get_version` and tagged MACs until it is pruned.
  *
  * Atomic against concurrent rotate, store and delete of the same key in any
  * thread or process: of N concurrent rotations each returns the key the
@@ -688,6 +708,162 @@ codomyrmex_status codomyrmex_random_bytes(uint8_t *buf,
  */
 void codomyrmex_secure_zero(void *buf,
                             size_t len);
+
+/**
+ * Sets `*out_version` to the current version number of `key_id` (1 for a
+ * key never rotated, including key files written by older releases or the
+ * original Python module).
+ *
+ * Errors: as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out_version` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_current_version(const codomyrmex_key_manager *km,
+                                                         const char *key_id,
+                                                         uint32_t *out_version);
+
+/**
+ * Copies version `version` of `key_id` into `key_out` (0 means the current
+ * version); `*key_len` is its length. Buffer rule as
+ * `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` (no such key, or a version never made
+ * or pruned); otherwise as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `key_out` NULL or valid for `key_cap` bytes; `key_len` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_get_version(const codomyrmex_key_manager *km,
+                                                     const char *key_id,
+                                                     uint32_t version,
+                                                     uint8_t *key_out,
+                                                     size_t key_cap,
+                                                     size_t *key_len);
+
+/**
+ * Writes the version numbers of `key_id` that are kept into `out`,
+ * ascending (the last is the current version), and their number into
+ * `*out_count`. If `cap` (in entries) is too small, returns
+ * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_count` set to the number
+ * needed; `out` may be NULL when `cap` is 0.
+ *
+ * Errors: as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out` NULL or valid for `cap` entries; `out_count` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_list_versions(const codomyrmex_key_manager *km,
+                                                       const char *key_id,
+                                                       uint32_t *out,
+                                                       size_t cap,
+                                                       size_t *out_count);
+
+/**
+ * Removes all but the newest `keep_newest` versions of `key_id` (at least
+ * 1: the current version is always kept). Afterwards no file in the key
+ * directory holds the bytes of a removed version; tagged MACs made with a
+ * removed version no longer verify.
+ *
+ * Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`keep_newest` is 0); otherwise
+ * as `codomyrmex_key_manager_get` and `CODOMYRMEX_ERR_IO`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated.
+ */
+codomyrmex_status codomyrmex_key_manager_prune(const codomyrmex_key_manager *km,
+                                               const char *key_id,
+                                               uint32_t keep_newest);
+
+/**
+ * HMAC-`alg` of `data` under version `version` (0: current) of `key_id`.
+ * Buffer rule as `codomyrmex_hmac_compute`; errors as that function and
+ * `codomyrmex_key_manager_get_version`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
+ * non-NULL `data` valid for `data_len` bytes; `mac_out` NULL or valid for
+ * `mac_cap` bytes; `mac_len` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_hmac_version(const codomyrmex_key_manager *km,
+                                                      const char *key_id,
+                                                      uint32_t version,
+                                                      codomyrmex_hash_alg alg,
+                                                      const uint8_t *data,
+                                                      size_t data_len,
+                                                      uint8_t *mac_out,
+                                                      size_t mac_cap,
+                                                      size_t *mac_len);
+
+/**
+ * HKDF-`alg` with version `version` (0: current) of `key_id` as input key
+ * material, filling `okm_out` with `okm_len` bytes (1 to 255 × digest
+ * length). Errors as `codomyrmex_hkdf_derive` and
+ * `codomyrmex_key_manager_get_version`; `okm_out` is untouched on error.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * every other non-NULL pointer valid for its length.
+ */
+codomyrmex_status codomyrmex_key_manager_derive_version(const codomyrmex_key_manager *km,
+                                                        const char *key_id,
+                                                        uint32_t version,
+                                                        codomyrmex_hash_alg alg,
+                                                        const uint8_t *salt,
+                                                        size_t salt_len,
+                                                        const uint8_t *info,
+                                                        size_t info_len,
+                                                        uint8_t *okm_out,
+                                                        size_t okm_len);
+
+/**
+ * A tagged MAC of `data` with the current version of `key_id`:
+ * `0x01 || version (4 bytes, big-endian) || HMAC-alg(key of that version,
+ * data)`, `CODOMYRMEX_TAG_OVERHEAD` + digest length bytes. It keeps
+ * verifying with `codomyrmex_key_manager_hmac_verify_tagged` after
+ * rotations, until its version is pruned.
+ *
+ * Buffer rule as `codomyrmex_hmac_compute`; errors as that function and
+ * `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
+ * non-NULL `data` valid for `data_len` bytes; `tag_out` NULL or valid for
+ * `tag_cap` bytes; `tag_len` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_hmac_tagged(const codomyrmex_key_manager *km,
+                                                     const char *key_id,
+                                                     codomyrmex_hash_alg alg,
+                                                     const uint8_t *data,
+                                                     size_t data_len,
+                                                     uint8_t *tag_out,
+                                                     size_t tag_cap,
+                                                     size_t *tag_len);
+
+/**
+ * Checks the tagged MAC `tag` against `data` with the version of `key_id`
+ * it names, in constant time in the MAC.
+ *
+ * Returns `CODOMYRMEX_OK`; `CODOMYRMEX_ERR_VERIFY_FAILED` for a bad format
+ * byte, a wrong length, a pruned or unknown version (0 included) or a MAC
+ * mismatch; `CODOMYRMEX_ERR_NOT_FOUND` when the key id itself does not
+ * exist; otherwise as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * non-NULL `data` and `tag` valid for their lengths.
+ */
+CODOMYRMEX_MUST_USE
+codomyrmex_status codomyrmex_key_manager_hmac_verify_tagged(const codomyrmex_key_manager *km,
+                                                            const char *key_id,
+                                                            codomyrmex_hash_alg alg,
+                                                            const uint8_t *data,
+                                                            size_t data_len,
+                                                            const uint8_t *tag,
+                                                            size_t tag_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 /// released by `codomyrmex_key_manager_free`. Opaque. One handle may be
 /// shared by many threads.
 #[allow(non_camel_case_types)]
-pub struct codomyrmex_key_manager(KeyManager);
+pub struct codomyrmex_key_manager(pub(crate) KeyManager);
 
 /// Opens the key directory `key_dir` and stores a new handle in `*out_km`
 /// (set on success only; release it with `codomyrmex_key_manager_free`).
@@ -95,13 +95,15 @@ pub unsafe extern "C" fn codomyrmex_key_manager_dir(
 }
 
 /// Stores `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `<key_dir>/<key_id>.key`,
-/// replacing an existing key atomically and durably: a reader (or a crash)
-/// sees the old key or the new one, never a mix or an empty file.
+/// atomically and durably: a reader (or a crash) sees the old key or the new
+/// one, never a mix or an empty file. A new id becomes version 1; over an
+/// existing key, `key` becomes the next version and the previous one is kept
+/// (see `codomyrmex_key_manager_prune`).
 ///
 /// Errors: `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_INVALID_ARGUMENT`
-/// (key length), `CODOMYRMEX_ERR_CORRUPT` (a directory stands at the key's
-/// name), `CODOMYRMEX_ERR_IO` (disk full, read-only, …: the previous key
-/// survives), `CODOMYRMEX_ERR_NULL_POINTER`.
+/// (key length), the errors of `codomyrmex_key_manager_get` for an existing
+/// key that cannot be read, `CODOMYRMEX_ERR_IO` (disk full, read-only, …:
+/// the previous key survives), `CODOMYRMEX_ERR_NULL_POINTER`.
 ///
 /// # Safety
 /// `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
@@ -122,7 +124,8 @@ pub unsafe extern "C" fn codomyrmex_key_manager_store(
     })
 }
 
-/// Like `codomyrmex_key_manager_store`, but only if no key `key_id` exists:
+/// Like `codomyrmex_key_manager_store` (the key becomes version 1), but only
+/// if no key `key_id` exists:
 /// `CODOMYRMEX_ERR_ALREADY_EXISTS` otherwise, even when another process
 /// creates it at the same instant.
 ///
@@ -223,7 +226,8 @@ pub unsafe extern "C" fn codomyrmex_key_manager_exists(
     })
 }
 
-/// Removes the key `key_id` (and the bytes it held) from the directory.
+/// Removes the key `key_id` and every version of it: afterwards no file in
+/// the key directory holds their bytes.
 ///
 /// Errors: `CODOMYRMEX_ERR_NOT_FOUND`, `CODOMYRMEX_ERR_CORRUPT` (a directory
 /// stands at its name), `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
@@ -281,9 +285,11 @@ pub unsafe extern "C" fn codomyrmex_key_manager_list(
     })
 }
 
-/// Stores `new_key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `key_id` and
-/// copies the key it replaced into `old_out`; `*old_len == 0` when there was
-/// none (the new key is stored all the same).
+/// Stores `new_key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as the next version
+/// of `key_id` and copies the key it replaced into `old_out`; `*old_len == 0`
+/// when there was none (the new key is stored all the same, as version 1).
+/// The replaced version is kept: data made with it stays usable through
+/// `codomyrmex_key_manager_get_version` and tagged MACs until it is pruned.
 ///
 /// Atomic against concurrent rotate, store and delete of the same key in any
 /// thread or process: of N concurrent rotations each returns the key the

@@ -15,3 +15,4 @@ pub mod hmac;
 pub mod key_manager;
 pub mod library;
 pub mod status;
+pub mod versions;

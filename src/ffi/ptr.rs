@@ -122,27 +122,27 @@ impl<'a, T> OutParam<'a, T> {
 /// `CODOMYRMEX_ERR_BUFFER_TOO_SMALL`, sets `*out_len` to the size needed and
 /// writes nothing into `out`; `out` may be NULL when `out_cap` is 0 (a size
 /// query).
-pub(crate) struct OutBuf<'a> {
-    out: *mut u8,
+pub(crate) struct OutBuf<'a, T: Copy = u8> {
+    out: *mut T,
     cap: usize,
     out_len: &'a mut usize,
     name: &'static str,
 }
 
-impl<'a> OutBuf<'a> {
+impl<'a, T: Copy> OutBuf<'a, T> {
     /// Checks the pointers; `name` is the buffer's parameter name and
     /// `len_name` that of its length out-pointer.
     ///
     /// # Safety
-    /// A non-NULL `out` must point to `cap` writable bytes and a non-NULL
+    /// A non-NULL `out` must point to `cap` writable elements and a non-NULL
     /// `out_len` to a writable `size_t`, both valid for `'a` and not aliased.
     pub unsafe fn new(
-        out: *mut u8,
+        out: *mut T,
         cap: usize,
         out_len: *mut usize,
         name: &'static str,
         len_name: &str,
-    ) -> Result<OutBuf<'a>, Failure> {
+    ) -> Result<OutBuf<'a, T>, Failure> {
         // SAFETY: forwarded from the caller.
         let out_len = unsafe { object_mut(out_len, len_name) }?;
         if out.is_null() && cap > 0 {
@@ -174,7 +174,7 @@ impl<'a> OutBuf<'a> {
         Err(Failure::new(
             codomyrmex_status::CODOMYRMEX_ERR_BUFFER_TOO_SMALL,
             format!(
-                "{}: capacity {} is too small, {needed} bytes needed",
+                "{}: capacity {} is too small, {needed} needed",
                 self.name, self.cap
             ),
         ))
@@ -189,15 +189,15 @@ impl<'a> OutBuf<'a> {
         Failure::from(err)
     }
 
-    /// Copies `bytes` out and sets `*out_len`, or fails as [`OutBuf::reserve`].
-    pub fn write(mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.reserve(bytes.len())?;
-        if !bytes.is_empty() {
-            // SAFETY: `bytes.len() <= cap` and `cap > 0`, so `out` is non-NULL
-            // and has room; `bytes` is library memory, so no overlap.
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.out, bytes.len()) };
+    /// Copies `items` out and sets `*out_len`, or fails as [`OutBuf::reserve`].
+    pub fn write(mut self, items: &[T]) -> Result<(), Failure> {
+        self.reserve(items.len())?;
+        if !items.is_empty() {
+            // SAFETY: `items.len() <= cap` and `cap > 0`, so `out` is non-NULL
+            // and has room; `items` is library memory, so no overlap.
+            unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), self.out, items.len()) };
         }
-        *self.out_len = bytes.len();
+        *self.out_len = items.len();
         Ok(())
     }
 }

@@ -1,44 +1,55 @@
-//! The key store: one file per key in a private directory.
+//! The key store: one file per key in a private directory, with older
+//! versions kept aside.
 //!
 //! Layout of a key directory:
 //!
 //! ```text
-//! <key_dir>/            mode 0700, owned by the user
-//!   <key_id>.key        the key's raw bytes, mode 0600
-//!   .<key_id>.key.tmp   a write in progress (or left by a killed writer;
-//!                       ignored, replaced by the next write, removed by delete)
-//!   .lock               lock file: writers of a key lock one byte of it
+//! <key_dir>/                 mode 0700, owned by the user
+//!   <key_id>.key             the current version's raw bytes, mode 0600
+//!   .<key_id>.key.tmp        a write in progress (or left by a killed writer:
+//!                            ignored, replaced by the next write, removed by delete)
+//!   .lock                    lock file: writers of a key lock one byte of it
+//!   .versions/<key_id>/<n>   version n's raw bytes, mode 0600 (dirs 0700),
+//!                            for every version kept since the first rotation
 //! ```
 //!
 //! Every operation is relative to the directory descriptor opened once by
 //! [`KeyManager::open`]; no path is resolved again later.
 
+mod file;
 mod key_id;
 mod sys;
+mod versions;
 
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
 
-use crate::alg::HashAlg;
+use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hkdf::hkdf_derive;
 use crate::hmac::{Mac, hmac, hmac_verify};
 use crate::random::random_bytes;
 use crate::secret::SecretBytes;
-use std::ffi::{CStr, CString, OsStr};
-use std::fs::{File, Permissions};
-use std::io::{self, Read, Write};
+use file::{Replace, SecretFile, remove_if_present, sync_dir};
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::fs::File;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use sys::{Dir, Stat, effective_uid, file_type_name, fstat};
+use sys::{Dir, LockMode, effective_uid};
+use versions::{Versions, current_version, same_bytes};
 
 /// The largest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 65536;
 
+/// Bytes a tagged MAC adds to the HMAC: a format byte (`0x01`) and the
+/// version number (4 bytes, big-endian).
+pub const TAG_OVERHEAD: usize = 5;
+
+/// The format byte that starts every tagged MAC.
+const TAG_FORMAT: u8 = 0x01;
 /// Mode of the key directory when the library creates it.
 const DIR_MODE: u32 = 0o700;
-/// Mode of every key file, from the instant it exists.
-const FILE_MODE: u32 = 0o600;
 /// Name of the lock file in the key directory.
 const LOCK_FILE: &CStr = c".lock";
 /// Name of the key directory inside the temporary directory by default.
@@ -58,11 +69,63 @@ pub fn default_key_dir() -> PathBuf {
         .join(DEFAULT_DIR_NAME)
 }
 
+/// A MAC that names the key version that made it:
+/// `0x01 || version (4 bytes, big-endian) || HMAC`.
+#[derive(Clone, Copy)]
+pub struct TaggedMac {
+    bytes: [u8; TAG_OVERHEAD + MAX_DIGEST_LEN],
+    len: usize,
+}
+
+impl TaggedMac {
+    fn new(version: u32, mac: &Mac) -> TaggedMac {
+        let mut bytes = [0; TAG_OVERHEAD + MAX_DIGEST_LEN];
+        bytes[0] = TAG_FORMAT;
+        bytes[1..TAG_OVERHEAD].copy_from_slice(&version.to_be_bytes());
+        bytes[TAG_OVERHEAD..TAG_OVERHEAD + mac.len()].copy_from_slice(mac.as_bytes());
+        TaggedMac {
+            bytes,
+            len: TAG_OVERHEAD + mac.len(),
+        }
+    }
+
+    /// The whole tag.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The version of the key that made it.
+    pub fn version(&self) -> u32 {
+        u32::from_be_bytes([self.bytes[1], self.bytes[2], self.bytes[3], self.bytes[4]])
+    }
+}
+
+impl AsRef<[u8]> for TaggedMac {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl fmt::Debug for TaggedMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TaggedMac(version {}, {} bytes)",
+            self.version(),
+            self.len
+        )
+    }
+}
+
 /// A key directory, opened once.
 ///
 /// All methods may be called from many threads at once. Writers of the same
-/// key (in this or any other process) are serialized by a lock; readers
-/// never wait and always see a complete key, old or new.
+/// key (in this or any other process) are serialized by a lock; readers of
+/// the current key never wait and always see a complete key, old or new.
+///
+/// Every key has versions 1, 2, 3, …; the highest is current. Storing over
+/// an existing key or rotating it makes a new current version and keeps the
+/// previous one until [`KeyManager::prune`] or [`KeyManager::delete`].
 #[derive(Debug)]
 pub struct KeyManager {
     dir: Dir,
@@ -70,35 +133,13 @@ pub struct KeyManager {
     uid: u32,
 }
 
-/// The file names that belong to one key.
-struct KeyFiles<'a> {
-    id: &'a str,
-    key: CString,
-    temp: CString,
-}
-
-impl<'a> KeyFiles<'a> {
-    fn new(key_id: &'a str) -> Result<Self> {
-        let id = validate_key_id(key_id.as_bytes())?;
-        // A valid id has no NUL byte, so neither name can fail.
-        let name = |text: String| {
-            CString::new(text)
-                .map_err(|_| Error::new(ErrorKind::InvalidKeyId, "key id contains a NUL byte"))
-        };
-        Ok(KeyFiles {
-            id,
-            key: name(format!("{id}.key"))?,
-            temp: name(format!(".{id}.key.tmp"))?,
-        })
-    }
-
-    /// The lock-file byte that writers of this key lock (FNV-1a of the id).
-    fn lock_slot(&self) -> u32 {
-        let hash = self.id.bytes().fold(0x811c_9dc5_u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-        hash & 0x3fff_ffff
-    }
+/// The current key read together with its version number.
+struct Current {
+    bytes: SecretBytes,
+    version: u32,
+    /// Whether `.versions/<id>/<version>` exists.
+    recorded: bool,
+    versions: Option<Versions>,
 }
 
 impl KeyManager {
@@ -167,31 +208,29 @@ impl KeyManager {
         &self.path
     }
 
-    /// Stores `key` (1 to [`MAX_KEY_LEN`] bytes) under `key_id`, replacing
-    /// any previous key atomically and durably.
+    /// Stores `key` (1 to [`MAX_KEY_LEN`] bytes) under `key_id`, atomically
+    /// and durably. A new id becomes version 1; over an existing key, `key`
+    /// becomes the next version and the previous one is kept.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidKeyId`], [`ErrorKind::InvalidArgument`] (key
-    /// length), [`ErrorKind::Corrupt`] (a directory stands at the key's
-    /// name), [`ErrorKind::Io`]. On error the stored key is unchanged.
+    /// length), the errors of [`KeyManager::get`] for an existing key that
+    /// cannot be read, [`ErrorKind::Io`]. On error nothing is changed.
     pub fn store(&self, key_id: &str, key: &[u8]) -> Result<()> {
-        let files = KeyFiles::new(key_id)?;
-        check_key_len(key)?;
-        let _lock = self.lock(&files)?;
-        self.write_key(&files, key, Replace::Yes)
+        self.replace(key_id, key, usize::MAX).map(drop)
     }
 
-    /// Stores `key` under `key_id` only if no key with that id exists, even
-    /// against a concurrent writer in another process.
+    /// Stores `key` under `key_id` as version 1 only if no key with that id
+    /// exists, even against a concurrent writer in another process.
     ///
     /// # Errors
     /// [`ErrorKind::AlreadyExists`] if the id is taken; otherwise as
     /// [`KeyManager::store`].
     pub fn create(&self, key_id: &str, key: &[u8]) -> Result<()> {
-        let files = KeyFiles::new(key_id)?;
+        let file = self.key_file(key_id)?;
         check_key_len(key)?;
-        let _lock = self.lock(&files)?;
-        self.write_key(&files, key, Replace::No)
+        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        self.create_locked(key_id, &file, key)
     }
 
     /// Creates a random key of `key_len` bytes (1 to [`MAX_KEY_LEN`]) from
@@ -200,17 +239,17 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::create`].
     pub fn generate(&self, key_id: &str, key_len: usize) -> Result<()> {
-        let files = KeyFiles::new(key_id)?;
+        let file = self.key_file(key_id)?;
         if !(1..=MAX_KEY_LEN).contains(&key_len) {
             return Err(key_len_error(key_len));
         }
         let mut key = SecretBytes::zeroed(key_len);
         random_bytes(key.as_mut_bytes())?;
-        let _lock = self.lock(&files)?;
-        self.write_key(&files, &key, Replace::No)
+        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        self.create_locked(key_id, &file, &key)
     }
 
-    /// Reads the key stored under `key_id`.
+    /// Reads the current version of the key `key_id`.
     ///
     /// # Errors
     /// - [`ErrorKind::NotFound`] if there is none;
@@ -221,8 +260,8 @@ impl KeyManager {
     ///   over [`MAX_KEY_LEN`];
     /// - [`ErrorKind::InvalidKeyId`], [`ErrorKind::Io`].
     pub fn get(&self, key_id: &str) -> Result<SecretBytes> {
-        let files = KeyFiles::new(key_id)?;
-        self.read_key(&files)?.ok_or_else(|| self.not_found(&files))
+        let file = self.key_file(key_id)?;
+        file.read(self.uid)?.ok_or_else(|| self.not_found(key_id))
     }
 
     /// Whether a key file `<key_id>.key` exists as a regular file (exactly
@@ -233,42 +272,45 @@ impl KeyManager {
     /// [`ErrorKind::Corrupt`] if it is another kind of file,
     /// [`ErrorKind::InvalidKeyId`], [`ErrorKind::Io`].
     pub fn exists(&self, key_id: &str) -> Result<bool> {
-        let files = KeyFiles::new(key_id)?;
-        match self.dir.stat_at(&files.key) {
+        let file = self.key_file(key_id)?;
+        match self.dir.stat_at(&file.name) {
             Ok(st) if st.file_type() == libc::S_IFREG => Ok(true),
-            Ok(st) => Err(self.wrong_type(&files, &st)),
+            Ok(st) => Err(file.wrong_type(&st)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(err) => Err(self.io_error("cannot inspect", &files.key, &err)),
+            Err(err) => Err(Error::io("cannot inspect", &file.path(), &err)),
         }
     }
 
-    /// Removes the key `key_id`.
+    /// Removes the key `key_id` and every version of it.
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] if there is none, [`ErrorKind::Corrupt`] if a
     /// directory stands at its name, [`ErrorKind::InvalidKeyId`],
     /// [`ErrorKind::Io`].
     pub fn delete(&self, key_id: &str) -> Result<()> {
-        let files = KeyFiles::new(key_id)?;
-        let _lock = self.lock(&files)?;
-        match self.dir.stat_at(&files.key) {
-            Ok(st) if st.file_type() == libc::S_IFDIR => return Err(self.wrong_type(&files, &st)),
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        match self.dir.stat_at(&file.name) {
+            Ok(st) if st.file_type() == libc::S_IFDIR => return Err(file.wrong_type(&st)),
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                return Err(self.not_found(&files));
+                return Err(self.not_found(key_id));
             }
-            Err(err) => return Err(self.io_error("cannot inspect", &files.key, &err)),
+            Err(err) => return Err(Error::io("cannot inspect", &file.path(), &err)),
         }
+        // Removing the key file is the commit point: from here on the key
+        // does not exist, whatever happens to the rest.
         self.dir
-            .unlink(&files.key)
-            .map_err(|err| self.io_error("cannot remove", &files.key, &err))?;
-        self.remove_if_present(&files.temp)?;
-        self.sync_dir()
+            .unlink(&file.name)
+            .map_err(|err| Error::io("cannot remove", &file.path(), &err))?;
+        remove_if_present(&self.dir, &self.path, &file.temp)?;
+        sync_dir(&self.dir, &self.path)?;
+        self.remove_versions(key_id)
     }
 
     /// The ids of all keys, sorted bytewise ascending. Only entries named
     /// `<valid key id>.key` that are regular files count; temporary files,
-    /// the lock file and anything else are ignored.
+    /// the lock file, older versions and anything else are ignored.
     ///
     /// # Errors
     /// [`ErrorKind::Io`] if the directory cannot be read.
@@ -285,17 +327,16 @@ impl KeyManager {
                 };
                 let regular = match d_type {
                     libc::DT_REG => true,
-                    libc::DT_UNKNOWN => match CString::new(name) {
-                        Ok(c_name) => match self.dir.stat_at(&c_name) {
-                            Ok(st) => st.file_type() == libc::S_IFREG,
-                            Err(err) if err.kind() == io::ErrorKind::NotFound => false,
-                            Err(err) => {
+                    libc::DT_UNKNOWN => {
+                        match CString::new(name).map(|name| self.dir.stat_at(&name)) {
+                            Ok(Ok(st)) => st.file_type() == libc::S_IFREG,
+                            Ok(Err(err)) if err.kind() != io::ErrorKind::NotFound => {
                                 stat_error.get_or_insert(err);
                                 false
                             }
-                        },
-                        Err(_) => false,
-                    },
+                            _ => false,
+                        }
+                    }
                     _ => false,
                 };
                 if regular {
@@ -310,17 +351,16 @@ impl KeyManager {
         Ok(ids)
     }
 
-    /// Stores `new_key` under `key_id` and returns the key it replaced
-    /// (`None` if there was none; the new key is stored all the same).
-    /// Atomic against concurrent `rotate`, `store` and `delete` of the same
-    /// key in any process: of N concurrent rotations each returns the key
-    /// the previous one stored.
+    /// Stores `new_key` as the next version of `key_id` and returns the key
+    /// it replaced (`None` if there was none; the new key is stored all the
+    /// same). The replaced version is kept. Atomic against concurrent
+    /// `rotate`, `store` and `delete` of the same key in any process: of N
+    /// concurrent rotations each returns the key the previous one stored.
     ///
     /// # Errors
-    /// As [`KeyManager::store`], plus the errors of [`KeyManager::get`] for
-    /// the previous key; on error nothing is changed.
+    /// As [`KeyManager::store`]; on error nothing is changed.
     pub fn rotate(&self, key_id: &str, new_key: &[u8]) -> Result<Option<SecretBytes>> {
-        self.rotate_bounded(key_id, new_key, usize::MAX)
+        self.replace(key_id, new_key, usize::MAX)
     }
 
     /// [`KeyManager::rotate`] for a caller that can take back a previous key
@@ -336,34 +376,20 @@ impl KeyManager {
         new_key: &[u8],
         max_old_len: usize,
     ) -> Result<Option<SecretBytes>> {
-        let files = KeyFiles::new(key_id)?;
-        check_key_len(new_key)?;
-        let _lock = self.lock(&files)?;
-        let old = self.read_key(&files)?;
-        if let Some(old) = old.as_ref().filter(|old| old.len() > max_old_len) {
-            return Err(Error::new(
-                ErrorKind::BufferTooSmall { needed: old.len() },
-                format!(
-                    "old_out: capacity {max_old_len} is too small for the previous key of '{}' ({} bytes); nothing was changed",
-                    files.id,
-                    old.len()
-                ),
-            ));
-        }
-        self.write_key(&files, new_key, Replace::Yes)?;
-        Ok(old)
+        self.replace(key_id, new_key, max_old_len)
     }
 
-    /// HMAC of `data` under the key `key_id`, which never leaves the library.
+    /// HMAC of `data` under the current version of `key_id`, which never
+    /// leaves the library.
     ///
     /// # Errors
-    /// As [`KeyManager::get`], plus nothing else.
+    /// As [`KeyManager::get`].
     pub fn hmac(&self, key_id: &str, alg: HashAlg, data: &[u8]) -> Result<Mac> {
         Ok(hmac(alg, &self.get(key_id)?, data))
     }
 
-    /// Checks `mac` against the HMAC of `data` under the key `key_id`, in
-    /// constant time in the MAC's content.
+    /// Checks `mac` against the HMAC of `data` under the current version of
+    /// `key_id`, in constant time in the MAC's content.
     ///
     /// # Errors
     /// [`ErrorKind::VerifyFailed`] if it does not match; as
@@ -372,8 +398,8 @@ impl KeyManager {
         hmac_verify(alg, &self.get(key_id)?, data, mac)
     }
 
-    /// HKDF with the key `key_id` as input key material: fills `okm`
-    /// (1 to 255 × HashLen bytes).
+    /// HKDF with the current version of `key_id` as input key material:
+    /// fills `okm` (1 to 255 × HashLen bytes).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidArgument`] for an out-of-range `okm` length; as
@@ -386,233 +412,358 @@ impl KeyManager {
         info: &[u8],
         okm: &mut [u8],
     ) -> Result<()> {
-        let key = self.get(key_id)?;
-        hkdf_derive(alg, &key, salt, info, okm)
+        hkdf_derive(alg, &self.get(key_id)?, salt, info, okm)
     }
 
-    /// Serializes writers of this key across threads and processes until
-    /// the returned guard is dropped.
-    fn lock(&self, files: &KeyFiles<'_>) -> Result<File> {
-        self.dir
-            .lock(LOCK_FILE, files.lock_slot())
-            .map_err(|err| self.io_error("cannot lock", LOCK_FILE, &err))
+    /// The current version number of `key_id` (1 for a key never rotated).
+    ///
+    /// # Errors
+    /// As [`KeyManager::get`].
+    pub fn current_version(&self, key_id: &str) -> Result<u32> {
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Shared)?;
+        Ok(self.current_or_not_found(key_id, &file)?.version)
     }
 
-    /// Reads the key file, checking it is a private regular file of a valid
-    /// size; `None` if it does not exist.
-    fn read_key(&self, files: &KeyFiles<'_>) -> Result<Option<SecretBytes>> {
-        let mut file = match self.dir.open_read(&files.key) {
-            Ok(file) => file,
-            Err(err) => {
-                return match err.raw_os_error() {
-                    Some(libc::ENOENT) => Ok(None),
-                    Some(libc::ELOOP) => Err(Error::new(
-                        ErrorKind::InsecurePermissions,
-                        format!(
-                            "key '{}': '{}' is a symbolic link; key files must be regular files",
-                            files.id,
-                            self.display(&files.key)
-                        ),
-                    )),
-                    // Opening a socket fails this way: not a key file.
-                    Some(libc::ENXIO) => Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!(
-                            "key '{}': '{}' is not a regular file",
-                            files.id,
-                            self.display(&files.key)
-                        ),
-                    )),
-                    _ => Err(self.io_error("cannot open", &files.key, &err)),
-                };
-            }
+    /// The versions of `key_id` that are kept, ascending; the last is the
+    /// current one.
+    ///
+    /// # Errors
+    /// As [`KeyManager::get`].
+    pub fn list_versions(&self, key_id: &str) -> Result<Vec<u32>> {
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Shared)?;
+        let current = self.current_or_not_found(key_id, &file)?;
+        let mut numbers = match &current.versions {
+            Some(versions) => versions.numbers()?,
+            None => Vec::new(),
         };
-        let st = fstat(&file).map_err(|err| self.io_error("cannot inspect", &files.key, &err))?;
-        self.check_key_file(files, &st)?;
-        // The size was checked against MAX_KEY_LEN, so it fits in usize.
-        let size = usize::try_from(st.size).unwrap_or(MAX_KEY_LEN);
-        let mut key = SecretBytes::zeroed(size);
-        file.read_exact(key.as_mut_bytes()).map_err(|err| {
-            if err.kind() == io::ErrorKind::UnexpectedEof {
-                Error::new(
-                    ErrorKind::Corrupt,
-                    format!(
-                        "key '{}': '{}' shrank while it was read",
-                        files.id,
-                        self.display(&files.key)
-                    ),
-                )
-            } else {
-                self.io_error("cannot read", &files.key, &err)
-            }
-        })?;
-        Ok(Some(key))
+        numbers.retain(|&n| n < current.version);
+        numbers.push(current.version);
+        Ok(numbers)
     }
 
-    /// Refuses a key file that is not a private regular file of a valid size.
-    fn check_key_file(&self, files: &KeyFiles<'_>, st: &Stat) -> Result<()> {
-        let refuse = |kind, why: String| {
-            Err(Error::new(
-                kind,
-                format!("key '{}': '{}' {why}", files.id, self.display(&files.key)),
-            ))
-        };
-        if st.file_type() != libc::S_IFREG {
-            return Err(self.wrong_type(files, st));
-        }
-        if st.uid != self.uid {
-            return refuse(
-                ErrorKind::InsecurePermissions,
-                format!(
-                    "is owned by uid {}, not by this user (uid {})",
-                    st.uid, self.uid
-                ),
-            );
-        }
-        if st.permissions() & 0o077 != 0 {
-            return refuse(
-                ErrorKind::InsecurePermissions,
-                format!(
-                    "is accessible by group or others (mode {:04o}, expected 0600)",
-                    st.permissions()
-                ),
-            );
-        }
-        if st.nlink != 1 {
-            return refuse(
-                ErrorKind::InsecurePermissions,
-                format!(
-                    "has {} hard links; a key file must have exactly one",
-                    st.nlink
-                ),
-            );
-        }
-        if st.size == 0 {
-            return refuse(ErrorKind::Corrupt, "is empty".to_string());
-        }
-        if st.size > MAX_KEY_LEN as u64 {
-            return refuse(
-                ErrorKind::Corrupt,
-                format!("has {} bytes, over the limit of {MAX_KEY_LEN}", st.size),
-            );
-        }
-        Ok(())
-    }
-
-    /// Writes `key` to the temporary file (mode 0600 from its creation),
-    /// flushes it to disk, renames it to the key's name and flushes the
-    /// directory. The caller holds the key's lock, so the temporary name is
-    /// this call's alone; one left by a killed writer is replaced.
-    fn write_key(&self, files: &KeyFiles<'_>, key: &[u8], replace: Replace) -> Result<()> {
-        let mut temp = match self.dir.create_new(&files.temp, FILE_MODE) {
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                self.remove_if_present(&files.temp)?;
-                self.dir.create_new(&files.temp, FILE_MODE)
-            }
-            other => other,
-        }
-        .map_err(|err| self.io_error("cannot create", &files.temp, &err))?;
-        let written = temp
-            .set_permissions(Permissions::from_mode(FILE_MODE))
-            .and_then(|()| temp.write_all(key))
-            .and_then(|()| temp.sync_data());
-        drop(temp);
-        let committed = written
-            .map_err(|err| self.io_error("cannot write", &files.temp, &err))
-            .and_then(|()| self.commit(files, replace));
-        if committed.is_err() {
-            // Best effort: the failure being reported matters more.
-            let _ = self.dir.unlink(&files.temp);
-            return committed;
-        }
-        self.sync_dir()
-    }
-
-    /// Renames the written temporary file to the key's name.
-    fn commit(&self, files: &KeyFiles<'_>, replace: Replace) -> Result<()> {
-        let renamed = match replace {
-            Replace::Yes => self.dir.rename(&files.temp, &files.key),
-            Replace::No => self.dir.rename_noreplace(&files.temp, &files.key),
-        };
-        renamed.map_err(|err| match err.raw_os_error() {
-            Some(libc::EEXIST) => Error::new(
-                ErrorKind::AlreadyExists,
-                format!(
-                    "key '{}' already exists in '{}'",
-                    files.id,
-                    self.path.display()
-                ),
-            ),
-            Some(libc::EISDIR | libc::ENOTEMPTY) => Error::new(
-                ErrorKind::Corrupt,
-                format!(
-                    "key '{}': '{}' is a directory",
-                    files.id,
-                    self.display(&files.key)
-                ),
-            ),
-            _ => self.io_error("cannot rename into place", &files.key, &err),
+    /// Reads version `version` of `key_id`; 0 means the current version.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if the key does not exist or the version was
+    /// never made or has been pruned; otherwise as [`KeyManager::get`].
+    pub fn get_version(&self, key_id: &str, version: u32) -> Result<SecretBytes> {
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Shared)?;
+        let current = self.current_or_not_found(key_id, &file)?;
+        Self::version_bytes(current, version)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("key '{key_id}' has no version {version} (never made, or pruned)"),
+            )
         })
     }
 
-    fn remove_if_present(&self, name: &CStr) -> Result<()> {
-        match self.dir.unlink(name) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                Err(self.io_error("cannot remove", name, &err))
+    /// Removes all but the newest `keep_newest` versions of `key_id` (the
+    /// current one is always kept). No file in the key directory holds the
+    /// bytes of a removed version afterwards.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] if `keep_newest` is 0; otherwise as
+    /// [`KeyManager::get`] and [`ErrorKind::Io`].
+    pub fn prune(&self, key_id: &str, keep_newest: u32) -> Result<()> {
+        let file = self.key_file(key_id)?;
+        if keep_newest == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "keep_newest is 0: the current version is always kept, so it must be at least 1",
+            ));
+        }
+        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let current = self.current_or_not_found(key_id, &file)?;
+        let Some(versions) = &current.versions else {
+            return Ok(());
+        };
+        let oldest_kept = current.version.saturating_sub(keep_newest - 1);
+        let mut doomed = versions.numbers()?;
+        doomed.retain(|&n| n < oldest_kept);
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        // The current version's number follows from the highest record, so
+        // it must be recorded before older records go.
+        if !current.recorded {
+            versions.write(current.version, &current.bytes)?;
+        }
+        versions.remove(&doomed)
+    }
+
+    /// HMAC of `data` under version `version` (0: current) of `key_id`.
+    ///
+    /// # Errors
+    /// As [`KeyManager::get_version`].
+    pub fn hmac_version(
+        &self,
+        key_id: &str,
+        version: u32,
+        alg: HashAlg,
+        data: &[u8],
+    ) -> Result<Mac> {
+        Ok(hmac(alg, &self.get_version(key_id, version)?, data))
+    }
+
+    /// HKDF with version `version` (0: current) of `key_id` as input key
+    /// material: fills `okm` (1 to 255 × HashLen bytes).
+    ///
+    /// # Errors
+    /// As [`KeyManager::get_version`] and [`KeyManager::derive`].
+    pub fn derive_version(
+        &self,
+        key_id: &str,
+        version: u32,
+        alg: HashAlg,
+        salt: &[u8],
+        info: &[u8],
+        okm: &mut [u8],
+    ) -> Result<()> {
+        hkdf_derive(alg, &self.get_version(key_id, version)?, salt, info, okm)
+    }
+
+    /// A tagged MAC of `data` made with the current version of `key_id`:
+    /// `0x01 || version (4 bytes, big-endian) || HMAC`. It keeps verifying
+    /// with [`KeyManager::hmac_verify_tagged`] after rotations, until that
+    /// version is pruned.
+    ///
+    /// # Errors
+    /// As [`KeyManager::get`].
+    pub fn hmac_tagged(&self, key_id: &str, alg: HashAlg, data: &[u8]) -> Result<TaggedMac> {
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Shared)?;
+        let current = self.current_or_not_found(key_id, &file)?;
+        Ok(TaggedMac::new(
+            current.version,
+            &hmac(alg, &current.bytes, data),
+        ))
+    }
+
+    /// Checks a tagged MAC against `data` with the version of `key_id` it
+    /// names, in constant time in the MAC.
+    ///
+    /// # Errors
+    /// [`ErrorKind::VerifyFailed`] for a bad format byte, a wrong length, an
+    /// unknown or pruned version (0 included) or a MAC mismatch;
+    /// [`ErrorKind::NotFound`] if the key itself does not exist; otherwise
+    /// as [`KeyManager::get`].
+    pub fn hmac_verify_tagged(
+        &self,
+        key_id: &str,
+        alg: HashAlg,
+        data: &[u8],
+        tag: &[u8],
+    ) -> Result<()> {
+        let file = self.key_file(key_id)?;
+        let _lock = self.lock(key_id, LockMode::Shared)?;
+        let current = self.current_or_not_found(key_id, &file)?;
+        let reject = |why: String| {
+            Err(Error::new(
+                ErrorKind::VerifyFailed,
+                format!("tagged MAC verification failed: {why}"),
+            ))
+        };
+        let expected_len = TAG_OVERHEAD + alg.digest_len();
+        if tag.len() != expected_len {
+            return reject(format!(
+                "it has {} bytes, a tagged HMAC-{} has {expected_len}",
+                tag.len(),
+                alg.name().to_ascii_uppercase()
+            ));
+        }
+        if tag[0] != TAG_FORMAT {
+            return reject(format!(
+                "unknown format byte 0x{:02x} (expected 0x01)",
+                tag[0]
+            ));
+        }
+        let version = u32::from_be_bytes([tag[1], tag[2], tag[3], tag[4]]);
+        let Some(key) = Self::version_bytes(current, version)?.filter(|_| version != 0) else {
+            return reject(format!(
+                "key '{key_id}' has no version {version} (never made, or pruned)"
+            ));
+        };
+        hmac_verify(alg, &key, data, &tag[TAG_OVERHEAD..])
+    }
+
+    /// The key file of `key_id`, after checking the id.
+    fn key_file<'a>(&'a self, key_id: &str) -> Result<SecretFile<'a>> {
+        let id = validate_key_id(key_id.as_bytes())?;
+        // A valid id has no NUL byte, so neither name can fail.
+        let name = |text: String| {
+            CString::new(text)
+                .map_err(|_| Error::new(ErrorKind::InvalidKeyId, "key id contains a NUL byte"))
+        };
+        Ok(SecretFile {
+            dir: &self.dir,
+            dir_path: &self.path,
+            name: name(format!("{id}.key"))?,
+            temp: name(format!(".{id}.key.tmp"))?,
+            label: format!("key '{id}'"),
+        })
+    }
+
+    /// Locks `key_id` against writers (shared) or everyone (exclusive), in
+    /// this and every other process, until the guard is dropped. Readers in
+    /// a directory where the lock file cannot be created (read-only) go
+    /// without: no one can write there either.
+    fn lock(&self, key_id: &str, mode: LockMode) -> Result<Option<File>> {
+        match self.dir.lock(LOCK_FILE, lock_slot(key_id), mode) {
+            Ok(file) => Ok(Some(file)),
+            Err(err)
+                if matches!(mode, LockMode::Shared)
+                    && matches!(
+                        err.raw_os_error(),
+                        Some(libc::EROFS | libc::EACCES | libc::EPERM)
+                    ) =>
+            {
+                Ok(None)
             }
-            _ => Ok(()),
+            Err(err) => Err(Error::io("cannot lock", &self.path.join(".lock"), &err)),
         }
     }
 
-    fn sync_dir(&self) -> Result<()> {
-        self.dir
-            .sync()
-            .map_err(|err| Error::io("cannot flush key directory", &self.path, &err))
+    /// The current key and its version number; `None` if the key does not
+    /// exist. The caller holds the key's lock.
+    fn current(&self, key_id: &str, file: &SecretFile<'_>) -> Result<Option<Current>> {
+        let Some(bytes) = file.read(self.uid)? else {
+            return Ok(None);
+        };
+        let versions = Versions::open(&self.dir, &self.path, key_id, false)?;
+        let highest = match &versions {
+            Some(versions) => match versions.numbers()?.last() {
+                Some(&number) => versions.read(number)?.map(|record| (number, record)),
+                None => None,
+            },
+            None => None,
+        };
+        let (version, recorded) = current_version(
+            &bytes,
+            highest.as_ref().map(|(n, record)| (*n, record.as_bytes())),
+        )?;
+        Ok(Some(Current {
+            bytes,
+            version,
+            recorded,
+            versions,
+        }))
     }
 
-    fn display(&self, name: &CStr) -> String {
-        self.path
-            .join(OsStr::from_bytes(name.to_bytes()))
-            .display()
-            .to_string()
+    fn current_or_not_found(&self, key_id: &str, file: &SecretFile<'_>) -> Result<Current> {
+        self.current(key_id, file)?
+            .ok_or_else(|| self.not_found(key_id))
     }
 
-    fn io_error(&self, action: &str, name: &CStr, err: &io::Error) -> Error {
-        Error::io(
-            action,
-            &self.path.join(OsStr::from_bytes(name.to_bytes())),
-            err,
-        )
+    /// The bytes of `version` (0: current); `None` if there is no such
+    /// version.
+    fn version_bytes(current: Current, version: u32) -> Result<Option<SecretBytes>> {
+        if version == 0 || version == current.version {
+            return Ok(Some(current.bytes));
+        }
+        match (&current.versions, version < current.version) {
+            (Some(versions), true) => versions.read(version),
+            _ => Ok(None),
+        }
     }
 
-    fn not_found(&self, files: &KeyFiles<'_>) -> Error {
+    /// Store and rotate: makes `new_key` the next version of `key_id`,
+    /// keeping the previous one, and returns the previous key.
+    fn replace(
+        &self,
+        key_id: &str,
+        new_key: &[u8],
+        max_old_len: usize,
+    ) -> Result<Option<SecretBytes>> {
+        let file = self.key_file(key_id)?;
+        check_key_len(new_key)?;
+        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let Some(current) = self.current(key_id, &file)? else {
+            self.remove_versions(key_id)?;
+            file.write(new_key, Replace::Yes)?;
+            return Ok(None);
+        };
+        if current.bytes.len() > max_old_len {
+            return Err(Error::new(
+                ErrorKind::BufferTooSmall {
+                    needed: current.bytes.len(),
+                },
+                format!(
+                    "old_out: capacity {max_old_len} is too small for the previous key of '{key_id}' ({} bytes); nothing was changed",
+                    current.bytes.len()
+                ),
+            ));
+        }
+        let next = current.version.checked_add(1).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("key '{key_id}' has used every version number"),
+            )
+        })?;
+        let versions = match current.versions {
+            Some(versions) => versions,
+            None => Versions::open(&self.dir, &self.path, key_id, true)?.ok_or_else(|| {
+                Error::new(ErrorKind::Io, "version directory vanished after creation")
+            })?,
+        };
+        // Record the version being replaced before replacing it: a crash
+        // after this leaves the old state, complete.
+        if !current.recorded {
+            versions.write(current.version, &current.bytes)?;
+        }
+        if same_bytes(new_key, &current.bytes) {
+            // The key file already holds these bytes: recording the next
+            // version is the whole rotation.
+            versions.write(next, new_key)?;
+        } else {
+            // The commit point: once renamed, the key file differs from the
+            // highest record, which makes it version `next`.
+            file.write(new_key, Replace::Yes)?;
+        }
+        Ok(Some(current.bytes))
+    }
+
+    /// Create and generate: writes version 1 of a key that must not exist.
+    fn create_locked(&self, key_id: &str, file: &SecretFile<'_>, key: &[u8]) -> Result<()> {
+        match self.dir.stat_at(&file.name) {
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("key '{key_id}' already exists in '{}'", self.path.display()),
+                ));
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io("cannot inspect", &file.path(), &err)),
+        }
+        self.remove_versions(key_id)?;
+        file.write(key, Replace::No)
+    }
+
+    /// Removes the version records of `key_id`, if any: after a delete, or
+    /// left by a delete that was interrupted.
+    fn remove_versions(&self, key_id: &str) -> Result<()> {
+        match Versions::open(&self.dir, &self.path, key_id, false)? {
+            Some(versions) => versions.remove_all(&self.dir, &self.path),
+            None => Ok(()),
+        }
+    }
+
+    fn not_found(&self, key_id: &str) -> Error {
         Error::new(
             ErrorKind::NotFound,
-            format!("key '{}' not found in '{}'", files.id, self.path.display()),
-        )
-    }
-
-    fn wrong_type(&self, files: &KeyFiles<'_>, st: &Stat) -> Error {
-        let (kind, what) = match st.file_type() {
-            libc::S_IFLNK => (ErrorKind::InsecurePermissions, "a symbolic link"),
-            other => (ErrorKind::Corrupt, file_type_name(other)),
-        };
-        Error::new(
-            kind,
-            format!(
-                "key '{}': '{}' is {what}, not a regular file",
-                files.id,
-                self.display(&files.key)
-            ),
+            format!("key '{key_id}' not found in '{}'", self.path.display()),
         )
     }
 }
 
-/// Whether a write may replace an existing key.
-#[derive(Clone, Copy)]
-enum Replace {
-    Yes,
-    No,
+/// The lock-file byte that writers of `key_id` lock (FNV-1a of the id).
+fn lock_slot(key_id: &str) -> u32 {
+    let hash = key_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash & 0x3fff_ffff
 }
 
 fn check_key_len(key: &[u8]) -> Result<()> {
@@ -634,24 +785,25 @@ fn key_len_error(len: usize) -> Error {
 /// call created it.
 fn create_private_dir(path: &Path) -> Result<bool> {
     use std::os::unix::fs::DirBuilderExt;
-    let mut builder = std::fs::DirBuilder::new();
-    builder.mode(DIR_MODE);
-    match builder.create(path) {
+    let create = |path: &Path, recursive: bool| {
+        std::fs::DirBuilder::new()
+            .mode(DIR_MODE)
+            .recursive(recursive)
+            .create(path)
+    };
+    match create(path, false) {
+        Ok(()) => return Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error::io("cannot create key directory", path, &err)),
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create(parent, true)
+            .map_err(|err| Error::io("cannot create key directory parent", parent, &err))?;
+    }
+    match create(path, false) {
         Ok(()) => Ok(true),
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                builder
-                    .recursive(true)
-                    .create(parent)
-                    .map_err(|err| Error::io("cannot create key directory parent", parent, &err))?;
-            }
-            match std::fs::DirBuilder::new().mode(DIR_MODE).create(path) {
-                Ok(()) => Ok(true),
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                Err(err) => Err(Error::io("cannot create key directory", path, &err)),
-            }
-        }
         Err(err) => Err(Error::io("cannot create key directory", path, &err)),
     }
 }
@@ -666,5 +818,44 @@ fn refuse_dir_open(path: &Path, err: &io::Error) -> Error {
         )
     } else {
         Error::io("cannot open key directory", path, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotations_keep_versions_and_tags_verify_until_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let km = KeyManager::open(dir.path().join("keys")).unwrap();
+        km.store("k", b"one").unwrap();
+        assert_eq!(km.current_version("k").unwrap(), 1);
+        let tag1 = km.hmac_tagged("k", HashAlg::Sha256, b"msg").unwrap();
+        assert_eq!(tag1.version(), 1);
+        assert_eq!(km.rotate("k", b"two").unwrap().unwrap().as_bytes(), b"one");
+        km.store("k", b"two").unwrap();
+        assert_eq!(km.list_versions("k").unwrap(), [1, 2, 3]);
+        assert_eq!(km.get_version("k", 1).unwrap().as_bytes(), b"one");
+        assert_eq!(km.get_version("k", 3).unwrap().as_bytes(), b"two");
+        assert_eq!(km.get_version("k", 0).unwrap().as_bytes(), b"two");
+        assert_eq!(
+            km.get_version("k", 4).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        km.hmac_verify_tagged("k", HashAlg::Sha256, b"msg", tag1.as_bytes())
+            .unwrap();
+        km.prune("k", 2).unwrap();
+        assert_eq!(km.list_versions("k").unwrap(), [2, 3]);
+        assert_eq!(
+            km.hmac_verify_tagged("k", HashAlg::Sha256, b"msg", tag1.as_bytes())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::VerifyFailed
+        );
+        km.delete("k").unwrap();
+        assert!(!dir.path().join("keys/.versions/k").exists());
+        km.create("k", b"fresh").unwrap();
+        assert_eq!(km.list_versions("k").unwrap(), [1]);
     }
 }

@@ -180,6 +180,19 @@ impl Dir {
         Ok(Stat::from_raw(&unsafe { st.assume_init() }))
     }
 
+    /// Creates the subdirectory `name` with `mode` (narrowed by the umask).
+    pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
+        // SAFETY: `name` is NUL-terminated.
+        check(unsafe { libc::mkdirat(self.0.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
+    }
+
+    /// Removes the empty subdirectory `name`.
+    pub fn rmdir(&self, name: &CStr) -> io::Result<()> {
+        // SAFETY: `name` is NUL-terminated.
+        check(unsafe { libc::unlinkat(self.0.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })
+            .map(drop)
+    }
+
     /// Atomically renames `from` to `to`, replacing `to` if it exists.
     pub fn rename(&self, from: &CStr, to: &CStr) -> io::Result<()> {
         let fd = self.0.as_raw_fd();
@@ -260,19 +273,24 @@ impl Dir {
         }
     }
 
-    /// Takes an exclusive lock on byte `slot` of the lock file `name`
-    /// (created if absent) and holds it until the returned file is dropped.
+    /// Locks byte `slot` of the lock file `name` (created if absent) —
+    /// exclusively for a writer, shared for a reader — and holds the lock
+    /// until the returned file is dropped.
     ///
     /// Open-file-description locks (`F_OFD_SETLKW`) exclude other threads as
     /// well as other processes, because every call opens its own
     /// description; different slots do not exclude each other. Where the
     /// kernel or file system lacks them, the whole file is locked with
     /// `flock`.
-    pub fn lock(&self, name: &CStr, slot: u32) -> io::Result<File> {
+    pub fn lock(&self, name: &CStr, slot: u32, mode: LockMode) -> io::Result<File> {
         let file = self.open_or_create(name, 0o600)?;
+        let (fcntl_type, flock_op) = match mode {
+            LockMode::Exclusive => (libc::F_WRLCK, libc::LOCK_EX),
+            LockMode::Shared => (libc::F_RDLCK, libc::LOCK_SH),
+        };
         // SAFETY: an all-zero `flock` is a valid value; fields are set below.
         let mut range: libc::flock = unsafe { std::mem::zeroed() };
-        range.l_type = libc::F_WRLCK as libc::c_short;
+        range.l_type = fcntl_type as libc::c_short;
         range.l_whence = libc::SEEK_SET as libc::c_short;
         range.l_start = libc::off_t::from(slot);
         range.l_len = 1;
@@ -283,12 +301,19 @@ impl Dir {
             Ok(_) => Ok(file),
             Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
                 // SAFETY: plain system call on an owned descriptor.
-                retry(|| check(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }))?;
+                retry(|| check(unsafe { libc::flock(file.as_raw_fd(), flock_op) }))?;
                 Ok(file)
             }
             Err(err) => Err(err),
         }
     }
+}
+
+/// How a lock is held: writers exclude everyone, readers only writers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LockMode {
+    Exclusive,
+    Shared,
 }
 
 /// Splits a `getdents64` buffer into `(name, d_type)` records.
