@@ -52,6 +52,8 @@ const TAG_FORMAT: u8 = 0x01;
 const DIR_MODE: u32 = 0o700;
 /// Name of the lock file in the key directory.
 const LOCK_FILE: &CStr = c".lock";
+/// Mode of the lock file.
+const LOCK_FILE_MODE: u32 = 0o600;
 /// Name of the key directory inside the temporary directory by default.
 const DEFAULT_DIR_NAME: &str = "codomyrmex_keys";
 
@@ -159,7 +161,7 @@ impl KeyManager {
         if path.as_os_str().is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "key_dir is empty"));
         }
-        let created = create_private_dir(path)?;
+        create_private_dir(path)?;
         let dir = Dir::open(&c_path).map_err(|err| refuse_dir_open(path, &err))?;
         let st = dir
             .stat()
@@ -175,11 +177,7 @@ impl KeyManager {
                 ),
             ));
         }
-        if created && st.permissions() != DIR_MODE {
-            // The umask narrowed the mode; make it exactly 0700.
-            dir.chmod(DIR_MODE)
-                .map_err(|err| Error::io("cannot set mode 0700 on key directory", path, &err))?;
-        } else if st.permissions() & 0o022 != 0 {
+        if st.permissions() & 0o022 != 0 {
             return Err(Error::new(
                 ErrorKind::InsecurePermissions,
                 format!(
@@ -189,6 +187,10 @@ impl KeyManager {
                 ),
             ));
         }
+        // Create the lock file now, so that a failing write later leaves
+        // the directory as it was. A read-only directory has none: reading
+        // needs no lock there, and writing fails anyway.
+        let _ = dir.open_or_create(LOCK_FILE, LOCK_FILE_MODE);
         let path = std::fs::canonicalize(path)
             .or_else(|_| std::path::absolute(path))
             .unwrap_or_else(|_| path.to_path_buf());
@@ -611,7 +613,10 @@ impl KeyManager {
     /// a directory where the lock file cannot be created (read-only) go
     /// without: no one can write there either.
     fn lock(&self, key_id: &str, mode: LockMode) -> Result<Option<File>> {
-        match self.dir.lock(LOCK_FILE, lock_slot(key_id), mode) {
+        match self
+            .dir
+            .lock(LOCK_FILE, LOCK_FILE_MODE, lock_slot(key_id), mode)
+        {
             Ok(file) => Ok(Some(file)),
             Err(err)
                 if matches!(mode, LockMode::Shared)
@@ -781,31 +786,28 @@ fn key_len_error(len: usize) -> Error {
     )
 }
 
-/// Creates `path` with mode 0700 (parents too) if it is absent; true if this
-/// call created it.
-fn create_private_dir(path: &Path) -> Result<bool> {
-    use std::os::unix::fs::DirBuilderExt;
-    let create = |path: &Path, recursive: bool| {
-        std::fs::DirBuilder::new()
-            .mode(DIR_MODE)
-            .recursive(recursive)
-            .create(path)
-    };
-    match create(path, false) {
-        Ok(()) => return Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(err) => return Err(Error::io("cannot create key directory", path, &err)),
+/// Creates `path` and any missing parents, each with mode exactly 0700
+/// (whatever the umask).
+fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let missing: Vec<&Path> = path
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .take_while(|p| std::fs::symlink_metadata(p).is_err())
+        .collect();
+    for dir in missing.iter().rev() {
+        match std::fs::create_dir(dir) {
+            Ok(()) => {
+                // Only this process knows the directory yet: set its mode
+                // exactly (mkdir's is narrowed by the umask).
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))
+                    .map_err(|err| Error::io("cannot set mode 0700 on", dir, &err))?;
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(Error::io("cannot create key directory", dir, &err)),
+        }
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create(parent, true)
-            .map_err(|err| Error::io("cannot create key directory parent", parent, &err))?;
-    }
-    match create(path, false) {
-        Ok(()) => Ok(true),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(err) => Err(Error::io("cannot create key directory", path, &err)),
-    }
+    Ok(())
 }
 
 /// The error for a key directory that could not be opened.

@@ -3,9 +3,10 @@
 //! keys; every function returns the raw `io::Error`.
 
 use std::ffi::CStr;
-use std::fs::File;
+use std::fs::{File, Permissions};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
 
 /// Flags for every open of an existing entry: never follow a symbolic link,
 /// never leak into a child process, never block on a FIFO, never become a
@@ -148,10 +149,25 @@ impl Dir {
         self.open_file(name, flags, mode)
     }
 
-    /// Opens `name` for reading and writing, creating it with `mode` if it
-    /// is absent.
+    /// Opens `name` for reading and writing; if it is absent, creates it
+    /// with exactly `mode` (whatever the umask).
     pub fn open_or_create(&self, name: &CStr, mode: u32) -> io::Result<File> {
-        self.open_file(name, libc::O_RDWR | libc::O_CREAT | OPEN_FLAGS, mode)
+        loop {
+            match self.open_file(name, libc::O_RDWR | OPEN_FLAGS, 0) {
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                opened => return opened,
+            }
+            let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | OPEN_FLAGS;
+            match self.open_file(name, flags, mode) {
+                Ok(file) => {
+                    file.set_permissions(Permissions::from_mode(mode))?;
+                    return Ok(file);
+                }
+                // Created by someone else in between: open theirs.
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     fn open_file(&self, name: &CStr, flags: libc::c_int, mode: u32) -> io::Result<File> {
@@ -273,7 +289,8 @@ impl Dir {
         }
     }
 
-    /// Locks byte `slot` of the lock file `name` (created if absent) —
+    /// Locks byte `slot` of the lock file `name` (created with `file_mode` if
+    /// absent) —
     /// exclusively for a writer, shared for a reader — and holds the lock
     /// until the returned file is dropped.
     ///
@@ -282,8 +299,8 @@ impl Dir {
     /// description; different slots do not exclude each other. Where the
     /// kernel or file system lacks them, the whole file is locked with
     /// `flock`.
-    pub fn lock(&self, name: &CStr, slot: u32, mode: LockMode) -> io::Result<File> {
-        let file = self.open_or_create(name, 0o600)?;
+    pub fn lock(&self, name: &CStr, file_mode: u32, slot: u32, mode: LockMode) -> io::Result<File> {
+        let file = self.open_or_create(name, file_mode)?;
         let (fcntl_type, flock_op) = match mode {
             LockMode::Exclusive => (libc::F_WRLCK, libc::LOCK_EX),
             LockMode::Shared => (libc::F_RDLCK, libc::LOCK_SH),
