@@ -1,0 +1,3 @@
+//! Operator command-line tool (being written).
+
+fn main() {}
