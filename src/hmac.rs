@@ -18,6 +18,17 @@ pub struct Mac {
 }
 
 impl Mac {
+    /// A MAC holding `bytes` (a MAC received from elsewhere); at most
+    /// [`MAX_DIGEST_LEN`] bytes are kept.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Mac {
+        let mut mac = Mac {
+            bytes: [0; MAX_DIGEST_LEN],
+            len: bytes.len().min(MAX_DIGEST_LEN),
+        };
+        mac.bytes[..mac.len].copy_from_slice(&bytes[..mac.len]);
+        mac
+    }
+
     /// The MAC bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]

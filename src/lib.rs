@@ -44,4 +44,7 @@ pub use crate::hkdf::{Prk, hkdf_derive, hkdf_expand, hkdf_extract};
 pub use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 pub use crate::random::random_bytes;
 pub use crate::secret::SecretBytes;
-pub use crate::store::{KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, default_key_dir, validate_key_id};
+pub use crate::store::{
+    KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, TAG_OVERHEAD, TaggedHmacStream, TaggedMac,
+    TaggedVerifier, default_key_dir, validate_key_id,
+};

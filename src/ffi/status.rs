@@ -70,8 +70,8 @@ impl codomyrmex_status {
         Self::ALL.into_iter().find(|status| *status as u32 == value)
     }
 
-    /// The constant's name, NUL-terminated for C.
-    pub(crate) fn name(self) -> &'static std::ffi::CStr {
+    /// The constant's name, e.g. `CODOMYRMEX_ERR_NOT_FOUND`.
+    pub fn name(self) -> &'static std::ffi::CStr {
         match self {
             CODOMYRMEX_OK => c"CODOMYRMEX_OK",
             CODOMYRMEX_ERR_NULL_POINTER => c"CODOMYRMEX_ERR_NULL_POINTER",
@@ -112,9 +112,10 @@ impl Failure {
     }
 }
 
-impl From<Error> for Failure {
-    fn from(err: Error) -> Failure {
-        let status = match err.kind() {
+/// The status the C interface reports for each kind of error.
+impl From<ErrorKind> for codomyrmex_status {
+    fn from(kind: ErrorKind) -> codomyrmex_status {
+        match kind {
             ErrorKind::InvalidArgument => CODOMYRMEX_ERR_INVALID_ARGUMENT,
             ErrorKind::InvalidKeyId => CODOMYRMEX_ERR_INVALID_KEY_ID,
             ErrorKind::UnsupportedAlgorithm => CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM,
@@ -125,7 +126,12 @@ impl From<Error> for Failure {
             ErrorKind::Io => CODOMYRMEX_ERR_IO,
             ErrorKind::InsecurePermissions => CODOMYRMEX_ERR_INSECURE_PERMISSIONS,
             ErrorKind::Corrupt => CODOMYRMEX_ERR_CORRUPT,
-        };
-        Failure::new(status, err.message())
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
+        Failure::new(err.kind().into(), err.message())
     }
 }

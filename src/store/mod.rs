@@ -19,35 +19,31 @@
 mod file;
 mod key_id;
 mod sys;
+mod tagged;
 mod versions;
 
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
+pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
-use crate::alg::{HashAlg, MAX_DIGEST_LEN};
+use crate::alg::HashAlg;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hkdf::hkdf_derive;
-use crate::hmac::{Mac, hmac, hmac_verify};
+use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 use crate::random::random_bytes;
 use crate::secret::SecretBytes;
 use file::{Replace, SecretFile, remove_if_present, sync_dir};
 use std::ffi::{CStr, CString};
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use sys::{Dir, LockMode, effective_uid};
+use tagged::split_tag;
 use versions::{Versions, current_version, same_bytes};
 
 /// The largest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 65536;
 
-/// Bytes a tagged MAC adds to the HMAC: a format byte (`0x01`) and the
-/// version number (4 bytes, big-endian).
-pub const TAG_OVERHEAD: usize = 5;
-
-/// The format byte that starts every tagged MAC.
-const TAG_FORMAT: u8 = 0x01;
 /// Mode of the key directory when the library creates it.
 const DIR_MODE: u32 = 0o700;
 /// Name of the lock file in the key directory.
@@ -69,54 +65,6 @@ pub fn default_key_dir() -> PathBuf {
         .find(|value| !value.is_empty())
         .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
         .join(DEFAULT_DIR_NAME)
-}
-
-/// A MAC that names the key version that made it:
-/// `0x01 || version (4 bytes, big-endian) || HMAC`.
-#[derive(Clone, Copy)]
-pub struct TaggedMac {
-    bytes: [u8; TAG_OVERHEAD + MAX_DIGEST_LEN],
-    len: usize,
-}
-
-impl TaggedMac {
-    fn new(version: u32, mac: &Mac) -> TaggedMac {
-        let mut bytes = [0; TAG_OVERHEAD + MAX_DIGEST_LEN];
-        bytes[0] = TAG_FORMAT;
-        bytes[1..TAG_OVERHEAD].copy_from_slice(&version.to_be_bytes());
-        bytes[TAG_OVERHEAD..TAG_OVERHEAD + mac.len()].copy_from_slice(mac.as_bytes());
-        TaggedMac {
-            bytes,
-            len: TAG_OVERHEAD + mac.len(),
-        }
-    }
-
-    /// The whole tag.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-
-    /// The version of the key that made it.
-    pub fn version(&self) -> u32 {
-        u32::from_be_bytes([self.bytes[1], self.bytes[2], self.bytes[3], self.bytes[4]])
-    }
-}
-
-impl AsRef<[u8]> for TaggedMac {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl fmt::Debug for TaggedMac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "TaggedMac(version {}, {} bytes)",
-            self.version(),
-            self.len
-        )
-    }
 }
 
 /// A key directory, opened once.
@@ -535,12 +483,23 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::get`].
     pub fn hmac_tagged(&self, key_id: &str, alg: HashAlg, data: &[u8]) -> Result<TaggedMac> {
+        let mut stream = self.hmac_tagged_stream(key_id, alg)?;
+        stream.update(data);
+        Ok(stream.finish())
+    }
+
+    /// [`KeyManager::hmac_tagged`] for data that arrives in pieces: a stream
+    /// keyed with the version of `key_id` that is current now.
+    ///
+    /// # Errors
+    /// As [`KeyManager::get`].
+    pub fn hmac_tagged_stream(&self, key_id: &str, alg: HashAlg) -> Result<TaggedHmacStream> {
         let file = self.key_file(key_id)?;
         let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
-        Ok(TaggedMac::new(
+        Ok(TaggedHmacStream::new(
             current.version,
-            &hmac(alg, &current.bytes, data),
+            HmacStream::new(alg, &current.bytes),
         ))
     }
 
@@ -559,36 +518,41 @@ impl KeyManager {
         data: &[u8],
         tag: &[u8],
     ) -> Result<()> {
+        let mut verifier = self.hmac_verify_tagged_stream(key_id, alg, tag)?;
+        verifier.update(data);
+        verifier.finish()
+    }
+
+    /// [`KeyManager::hmac_verify_tagged`] for data that arrives in pieces.
+    /// A malformed tag or an unknown version is reported by
+    /// [`TaggedVerifier::finish`], as a mismatch would be.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] if the key itself does not exist; otherwise
+    /// as [`KeyManager::get`].
+    pub fn hmac_verify_tagged_stream(
+        &self,
+        key_id: &str,
+        alg: HashAlg,
+        tag: &[u8],
+    ) -> Result<TaggedVerifier> {
         let file = self.key_file(key_id)?;
         let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
-        let reject = |why: String| {
-            Err(Error::new(
-                ErrorKind::VerifyFailed,
-                format!("tagged MAC verification failed: {why}"),
-            ))
+        let check = match split_tag(tag, alg) {
+            Ok((version, mac)) => {
+                let key = match version {
+                    0 => None,
+                    _ => Self::version_bytes(current, version)?,
+                };
+                key.map(|key| (HmacStream::new(alg, &key), mac))
+                    .ok_or_else(|| {
+                        format!("key '{key_id}' has no version {version} (never made, or pruned)")
+                    })
+            }
+            Err(why) => Err(why),
         };
-        let expected_len = TAG_OVERHEAD + alg.digest_len();
-        if tag.len() != expected_len {
-            return reject(format!(
-                "it has {} bytes, a tagged HMAC-{} has {expected_len}",
-                tag.len(),
-                alg.name().to_ascii_uppercase()
-            ));
-        }
-        if tag[0] != TAG_FORMAT {
-            return reject(format!(
-                "unknown format byte 0x{:02x} (expected 0x01)",
-                tag[0]
-            ));
-        }
-        let version = u32::from_be_bytes([tag[1], tag[2], tag[3], tag[4]]);
-        let Some(key) = Self::version_bytes(current, version)?.filter(|_| version != 0) else {
-            return reject(format!(
-                "key '{key_id}' has no version {version} (never made, or pruned)"
-            ));
-        };
-        hmac_verify(alg, &key, data, &tag[TAG_OVERHEAD..])
+        Ok(TaggedVerifier::new(check))
     }
 
     /// The key file of `key_id`, after checking the id.
