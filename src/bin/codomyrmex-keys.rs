@@ -1,3 +1,0 @@
-//! Operator command-line tool (being written).
-
-fn main() {}
