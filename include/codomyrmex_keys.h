@@ -43,12 +43,6 @@
 #endif
 
 /**
- * Bytes a tagged MAC adds to the HMAC: a format byte (`0x01`) and the
- * version number (4 bytes, big-endian).
- */
-#define TAG_OVERHEAD 5
-
-/**
  * Major version of this header; equals the major version
  * `codomyrmex_version()` reports.
  */

@@ -123,12 +123,6 @@ impl Dir {
         fstat(&self.0)
     }
 
-    /// Sets the directory's permission bits.
-    pub fn chmod(&self, mode: u32) -> io::Result<()> {
-        // SAFETY: plain system call on an owned descriptor.
-        check(unsafe { libc::fchmod(self.0.as_raw_fd(), mode) }).map(drop)
-    }
-
     /// Flushes the directory's entries (renames, creations, removals) to disk.
     pub fn sync(&self) -> io::Result<()> {
         // SAFETY: plain system call on an owned descriptor.
@@ -200,6 +194,14 @@ impl Dir {
     pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
         // SAFETY: `name` is NUL-terminated.
         check(unsafe { libc::mkdirat(self.0.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
+    }
+
+    /// Sets the permission bits of the entry `name` (which must not be a
+    /// symbolic link the caller does not control: only use it on an entry
+    /// this process just created).
+    pub fn chmod_at(&self, name: &CStr, mode: u32) -> io::Result<()> {
+        // SAFETY: `name` is NUL-terminated.
+        check(unsafe { libc::fchmodat(self.0.as_raw_fd(), name.as_ptr(), mode, 0) }).map(drop)
     }
 
     /// Removes the empty subdirectory `name`.

@@ -175,16 +175,18 @@ fn open_private_dir(
         Ok(dir) => dir,
         Err(err) if err.kind() == io::ErrorKind::NotFound && create => {
             match parent.mkdir(name, DIR_MODE) {
-                Ok(()) => {}
+                // Only this process knows the directory yet: set its mode
+                // exactly before opening it (mkdir's is narrowed by the
+                // umask, possibly so far that it could not be opened).
+                Ok(()) => parent
+                    .chmod_at(name, DIR_MODE)
+                    .map_err(|err| Error::io("cannot set mode 0700 on", &path, &err))?,
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(err) => return Err(Error::io("cannot create", &path, &err)),
             }
             let dir = parent
                 .open_dir(name)
                 .map_err(|err| refuse_open(&path, &err))?;
-            // The umask may have narrowed the mode; make it exactly 0700.
-            dir.chmod(DIR_MODE)
-                .map_err(|err| Error::io("cannot set mode 0700 on", &path, &err))?;
             sync_dir(parent, parent_path)?;
             dir
         }
