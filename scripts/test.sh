@@ -10,7 +10,7 @@ require_commands cmake:cmake cc:gcc python3:python3
 stage() { printf '\n==> %s\n' "$*"; }
 
 stage "Rust tests"
-cargo test --locked
+cargo test --locked --all-features
 
 stage "C tests (shared and static library)"
 build=build/examples-c
