@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust tests (unit, integration, doc,
-# header freshness) and the C tests under ctest against both the shared and
-# the static library. Installs what a fresh machine lacks first.
+# header freshness, CLI), the C tests under ctest against both the shared and
+# the static library, the ABI check, and an install with consumers built from
+# outside the tree. Installs what a fresh machine lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-require_commands cmake:cmake cc:gcc python3:python3
+require_commands cmake:cmake cc:gcc python3:python3 pkg-config:pkg-config readelf:binutils
 
 stage() { printf '\n==> %s\n' "$*"; }
 
@@ -17,5 +18,12 @@ build=build/examples-c
 cmake -S examples-c -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+
+stage "C interface: ABI against the baseline, native libraries of a static link"
+scripts/check-abi.py "${CARGO_TARGET_DIR:-target}/release/libcodomyrmex_keys.so"
+scripts/check-native-libs.sh
+
+stage "install into a prefix and build consumers from outside the tree"
+scripts/test-install.sh
 
 stage "all tests passed"
