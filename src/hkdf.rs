@@ -42,7 +42,7 @@ pub(crate) const fn max_okm_len(alg: HashAlg) -> usize {
     255 * alg.digest_len()
 }
 
-fn check_okm_len(alg: HashAlg, okm_len: usize) -> Result<()> {
+pub(crate) fn check_okm_len(alg: HashAlg, okm_len: usize) -> Result<()> {
     if (1..=max_okm_len(alg)).contains(&okm_len) {
         Ok(())
     } else {

@@ -2,7 +2,8 @@
 //! and the header's version macros.
 
 use codomyrmex_keys::ffi::library::{
-    CODOMYRMEX_VERSION_MAJOR, CODOMYRMEX_VERSION_MINOR, CODOMYRMEX_VERSION_PATCH, codomyrmex_version,
+    CODOMYRMEX_VERSION_MAJOR, CODOMYRMEX_VERSION_MINOR, CODOMYRMEX_VERSION_PATCH,
+    codomyrmex_version,
 };
 use std::ffi::CStr;
 
@@ -35,7 +36,11 @@ fn version_constants_and_header_macros_equal_the_crate_version() {
     .map(|part| part.parse().unwrap())
     .collect();
     assert_eq!(
-        [CODOMYRMEX_VERSION_MAJOR, CODOMYRMEX_VERSION_MINOR, CODOMYRMEX_VERSION_PATCH],
+        [
+            CODOMYRMEX_VERSION_MAJOR,
+            CODOMYRMEX_VERSION_MINOR,
+            CODOMYRMEX_VERSION_PATCH
+        ],
         cargo[..],
         "the constants in src/ffi/library.rs must follow Cargo.toml's version"
     );
@@ -48,5 +53,8 @@ fn version_constants_and_header_macros_equal_the_crate_version() {
         .iter()
         .map(|part| header_macro(&header, &format!("CODOMYRMEX_VERSION_{part}")))
         .collect();
-    assert_eq!(macros, cargo, "the header's version macros must follow Cargo.toml's version");
+    assert_eq!(
+        macros, cargo,
+        "the header's version macros must follow Cargo.toml's version"
+    );
 }

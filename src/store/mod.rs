@@ -27,7 +27,7 @@ pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
 use crate::alg::HashAlg;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hkdf::hkdf_derive;
+use crate::hkdf::{check_okm_len, hkdf_derive};
 use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 use crate::random::random_bytes;
 use crate::secret::SecretBytes;
@@ -362,6 +362,8 @@ impl KeyManager {
         info: &[u8],
         okm: &mut [u8],
     ) -> Result<()> {
+        // Arguments first: a bad length is reported even for a missing key.
+        check_okm_len(alg, okm.len())?;
         hkdf_derive(alg, &self.get(key_id)?, salt, info, okm)
     }
 
@@ -472,6 +474,7 @@ impl KeyManager {
         info: &[u8],
         okm: &mut [u8],
     ) -> Result<()> {
+        check_okm_len(alg, okm.len())?;
         hkdf_derive(alg, &self.get_version(key_id, version)?, salt, info, okm)
     }
 
