@@ -1,0 +1,3 @@
+module codomyrmex.dev/keys
+
+go 1.19

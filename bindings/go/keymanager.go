@@ -1,0 +1,430 @@
+package keys
+
+/*
+#include <stdlib.h>
+#include "codomyrmex_keys.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// keyGuess is the first buffer size tried when reading a key: it fits the
+// usual 16 to 64 byte keys in one call; longer keys take a second call
+// with the exact size the library reports.
+const keyGuess = 64
+
+// KeyManager is an open key directory: one file <dir>/<key_id>.key per
+// key, with older versions kept beside it until pruned.
+//
+// A KeyManager may be used by many goroutines at once. Close releases it;
+// a finalizer releases a forgotten one. Key ids are 1 to MaxKeyIDLen bytes
+// from [A-Za-z0-9._-], not starting with '.'.
+type KeyManager struct {
+	mu sync.RWMutex // held for reading by every call, for writing by Close
+	km *C.codomyrmex_key_manager
+}
+
+// Open opens (creating it as mode 0700 if absent) the key directory dir.
+// The empty string means the library's default, <tmp>/codomyrmex_keys with
+// <tmp> the first of $TMPDIR, $TEMP, $TMP or /tmp: pass a stable directory
+// for keys that must survive a reboot.
+func Open(dir string) (*KeyManager, error) {
+	const op = "key_manager_open"
+	var cdir *C.char
+	if dir != "" {
+		if strings.IndexByte(dir, 0) >= 0 {
+			return nil, localError(op, StatusInvalidArgument, "key directory path contains a NUL byte")
+		}
+		cdir = C.CString(dir)
+		defer C.free(unsafe.Pointer(cdir))
+	}
+	var km *C.codomyrmex_key_manager
+	if err := call(op, func() C.codomyrmex_status {
+		return C.codomyrmex_key_manager_open(cdir, &km)
+	}); err != nil {
+		return nil, err
+	}
+	m := &KeyManager{km: km}
+	runtime.SetFinalizer(m, (*KeyManager).Close)
+	return m, nil
+}
+
+// Close releases the key manager, waiting for calls in progress in other
+// goroutines. It is idempotent; any later call fails with an error
+// matching ErrNullPointer.
+func (m *KeyManager) Close() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.km != nil {
+		C.codomyrmex_key_manager_free(m.km)
+		m.km = nil
+		runtime.SetFinalizer(m, nil)
+	}
+	return nil
+}
+
+// use runs f with the live handle, holding the read lock so that Close
+// cannot free it meanwhile.
+func (m *KeyManager) use(op string, f func(km *C.codomyrmex_key_manager) error) error {
+	if m == nil {
+		return localError(op, StatusNullPointer, "key manager is nil")
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.km == nil {
+		return localError(op, StatusNullPointer, "key manager is closed")
+	}
+	return f(m.km)
+}
+
+// withID is use plus the key id as a C string.
+func (m *KeyManager) withID(op, id string, f func(km *C.codomyrmex_key_manager, cid *C.char) error) error {
+	return m.use(op, func(km *C.codomyrmex_key_manager) error {
+		cid, err := cKeyID(op, id)
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(cid))
+		return f(km, cid)
+	})
+}
+
+// Dir is the key directory's path as resolved when it was opened.
+func (m *KeyManager) Dir() (string, error) {
+	const op = "key_manager_dir"
+	var dir string
+	err := m.use(op, func(km *C.codomyrmex_key_manager) error {
+		buf, err := fetch(op, 256, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_dir(km, (*C.char)(unsafe.Pointer(out)), cap, n)
+		})
+		if err != nil {
+			return err
+		}
+		// *out_len counts the terminating NUL.
+		if n := len(buf); n > 0 && buf[n-1] == 0 {
+			buf = buf[:n-1]
+		}
+		dir = string(buf)
+		return nil
+	})
+	return dir, err
+}
+
+// Store stores key (1 to MaxKeyLen bytes) as id, atomically and durably.
+// A new id becomes version 1; over an existing key, key becomes the next
+// version and the previous one is kept.
+func (m *KeyManager) Store(id string, key []byte) error {
+	const op = "key_manager_store"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_store(km, cid, bytePtr(key), C.size_t(len(key)))
+		})
+	})
+}
+
+// Create is Store for an id that must not exist yet: an error matching
+// ErrAlreadyExists otherwise, even against another process creating it at
+// the same instant.
+func (m *KeyManager) Create(id string, key []byte) error {
+	const op = "key_manager_create"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_create(km, cid, bytePtr(key), C.size_t(len(key)))
+		})
+	})
+}
+
+// Generate creates a random key of n bytes (1 to MaxKeyLen) as id, which
+// must not exist (ErrAlreadyExists). The key never leaves the library.
+func (m *KeyManager) Generate(id string, n int) error {
+	const op = "key_manager_generate"
+	if n < 0 {
+		return localError(op, StatusInvalidArgument, "key length is negative")
+	}
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_generate(km, cid, C.size_t(n))
+		})
+	})
+}
+
+// Get returns the current version of the key id. The slice is the
+// caller's: wipe it with SecureZero when done.
+func (m *KeyManager) Get(id string) ([]byte, error) {
+	const op = "key_manager_get"
+	var key []byte
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) (err error) {
+		key, err = fetch(op, keyGuess, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_get(km, cid, out, cap, n)
+		})
+		return err
+	})
+	return key, err
+}
+
+// Exists reports whether the key id exists (exactly when List would list
+// it).
+func (m *KeyManager) Exists(id string) (bool, error) {
+	const op = "key_manager_exists"
+	var exists C.bool
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_exists(km, cid, &exists)
+		})
+	})
+	return bool(exists), err
+}
+
+// Delete removes the key id and all its versions (ErrNotFound if absent).
+func (m *KeyManager) Delete(id string) error {
+	const op = "key_manager_delete"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_delete(km, cid)
+		})
+	})
+}
+
+// List returns the ids of all keys, sorted bytewise ascending.
+func (m *KeyManager) List() ([]string, error) {
+	const op = "key_manager_list"
+	var ids []string
+	err := m.use(op, func(km *C.codomyrmex_key_manager) error {
+		var count C.size_t
+		buf, err := fetch(op, 1024, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_list(km, (*C.char)(unsafe.Pointer(out)), cap, n, &count)
+		})
+		if err != nil {
+			return err
+		}
+		ids = make([]string, 0, int(count))
+		for len(buf) > 0 {
+			end := 0
+			for buf[end] != 0 {
+				end++
+			}
+			ids = append(ids, string(buf[:end]))
+			buf = buf[end+1:]
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// Rotate stores newKey as the next version of id and returns the key it
+// replaced, or nil when there was none (newKey is stored all the same, as
+// version 1). The replaced version is kept until pruned. Atomic against
+// concurrent Rotate, Store and Delete of the same id in any goroutine or
+// process. The returned slice is the caller's: wipe it when done.
+func (m *KeyManager) Rotate(id string, newKey []byte) ([]byte, error) {
+	const op = "key_manager_rotate"
+	var old []byte
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) (err error) {
+		// A rotation that fails with BUFFER_TOO_SMALL changes nothing, so
+		// retrying with a larger buffer is safe.
+		old, err = fetch(op, keyGuess, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_rotate(km, cid, bytePtr(newKey), C.size_t(len(newKey)), out, cap, n)
+		})
+		return err
+	})
+	if len(old) == 0 {
+		old = nil
+	}
+	return old, err
+}
+
+// Hmac returns HMAC-alg of data under the stored key id, which never
+// leaves the library.
+func (m *KeyManager) Hmac(id string, alg Alg, data []byte) ([]byte, error) {
+	return m.HmacVersion(id, 0, alg, data)
+}
+
+// HmacVerify checks mac against HMAC-alg of data under the current
+// version of id, in constant time: nil, or an error matching
+// ErrVerifyFailed.
+func (m *KeyManager) HmacVerify(id string, alg Alg, data, mac []byte) error {
+	const op = "key_manager_hmac_verify"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_hmac_verify(km, cid, C.codomyrmex_hash_alg(alg),
+				bytePtr(data), C.size_t(len(data)), bytePtr(mac), C.size_t(len(mac)))
+		})
+	})
+}
+
+// Derive is Hkdf with the current version of the stored key id as input
+// key material. The result is the caller's: wipe it when done.
+func (m *KeyManager) Derive(id string, alg Alg, salt, info []byte, length int) ([]byte, error) {
+	const op = "key_manager_derive"
+	if err := checkLen(op, length); err != nil {
+		return nil, err
+	}
+	okm := make([]byte, length)
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_derive(km, cid, C.codomyrmex_hash_alg(alg),
+				bytePtr(salt), C.size_t(len(salt)), bytePtr(info), C.size_t(len(info)),
+				bytePtr(okm), C.size_t(len(okm)))
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return okm, nil
+}
+
+// ---------------------------------------------------------------------------
+// Key versions: every id has versions 1, 2, 3, ...; the highest is
+// current. Store over an existing id and Rotate add a version and keep the
+// previous ones until Prune.
+
+// CurrentVersion is the current version number of id (1 for a key never
+// rotated).
+func (m *KeyManager) CurrentVersion(id string) (uint32, error) {
+	const op = "key_manager_current_version"
+	var v C.uint32_t
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_current_version(km, cid, &v)
+		})
+	})
+	return uint32(v), err
+}
+
+// GetVersion returns version of id (0: the current version); ErrNotFound
+// for a version never made or pruned. The slice is the caller's: wipe it
+// when done.
+func (m *KeyManager) GetVersion(id string, version uint32) ([]byte, error) {
+	const op = "key_manager_get_version"
+	var key []byte
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) (err error) {
+		key, err = fetch(op, keyGuess, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_get_version(km, cid, C.uint32_t(version), out, cap, n)
+		})
+		return err
+	})
+	return key, err
+}
+
+// ListVersions returns the kept version numbers of id, ascending; the last
+// is the current version.
+func (m *KeyManager) ListVersions(id string) ([]uint32, error) {
+	const op = "key_manager_list_versions"
+	var versions []uint32
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		buf := make([]uint32, 8)
+		for {
+			var n C.size_t
+			err := call(op, func() C.codomyrmex_status {
+				var out *C.uint32_t
+				if len(buf) > 0 {
+					out = (*C.uint32_t)(unsafe.Pointer(&buf[0]))
+				}
+				return C.codomyrmex_key_manager_list_versions(km, cid, out, C.size_t(len(buf)), &n)
+			})
+			if err == nil {
+				versions = buf[:int(n):int(n)]
+				return nil
+			}
+			if e, ok := err.(*Error); ok && e.Status == StatusBufferTooSmall && int(n) > len(buf) {
+				buf = make([]uint32, int(n))
+				continue
+			}
+			return err
+		}
+	})
+	return versions, err
+}
+
+// Prune removes all but the newest keepNewest versions of id (at least 1:
+// the current version is always kept). Tagged MACs made with a removed
+// version no longer verify.
+func (m *KeyManager) Prune(id string, keepNewest uint32) error {
+	const op = "key_manager_prune"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_prune(km, cid, C.uint32_t(keepNewest))
+		})
+	})
+}
+
+// HmacVersion returns HMAC-alg of data under version of id (0: current).
+func (m *KeyManager) HmacVersion(id string, version uint32, alg Alg, data []byte) ([]byte, error) {
+	op := "key_manager_hmac_version"
+	if version == 0 {
+		op = "key_manager_hmac"
+	}
+	var mac []byte
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) (err error) {
+		mac, err = fetch(op, MaxDigestLen, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			if version == 0 {
+				return C.codomyrmex_key_manager_hmac(km, cid, C.codomyrmex_hash_alg(alg),
+					bytePtr(data), C.size_t(len(data)), out, cap, n)
+			}
+			return C.codomyrmex_key_manager_hmac_version(km, cid, C.uint32_t(version), C.codomyrmex_hash_alg(alg),
+				bytePtr(data), C.size_t(len(data)), out, cap, n)
+		})
+		return err
+	})
+	return mac, err
+}
+
+// DeriveVersion is Derive with version of id (0: current) as input key
+// material. The result is the caller's: wipe it when done.
+func (m *KeyManager) DeriveVersion(id string, version uint32, alg Alg, salt, info []byte, length int) ([]byte, error) {
+	const op = "key_manager_derive_version"
+	if err := checkLen(op, length); err != nil {
+		return nil, err
+	}
+	okm := make([]byte, length)
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_derive_version(km, cid, C.uint32_t(version), C.codomyrmex_hash_alg(alg),
+				bytePtr(salt), C.size_t(len(salt)), bytePtr(info), C.size_t(len(info)),
+				bytePtr(okm), C.size_t(len(okm)))
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return okm, nil
+}
+
+// HmacTagged returns a tagged MAC of data made with the current version of
+// id: 0x01 || version (4 bytes, big-endian) || HMAC, TagOverhead + digest
+// length bytes. It keeps verifying with HmacVerifyTagged after rotations,
+// until its version is pruned.
+func (m *KeyManager) HmacTagged(id string, alg Alg, data []byte) ([]byte, error) {
+	const op = "key_manager_hmac_tagged"
+	var tag []byte
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) (err error) {
+		tag, err = fetch(op, TagOverhead+MaxDigestLen, func(out *C.uint8_t, cap C.size_t, n *C.size_t) C.codomyrmex_status {
+			return C.codomyrmex_key_manager_hmac_tagged(km, cid, C.codomyrmex_hash_alg(alg),
+				bytePtr(data), C.size_t(len(data)), out, cap, n)
+		})
+		return err
+	})
+	return tag, err
+}
+
+// HmacVerifyTagged checks the tagged MAC tag against data with the version
+// of id it names: nil, or an error matching ErrVerifyFailed (bad format,
+// wrong length, pruned or unknown version, MAC mismatch). An id that does
+// not exist is ErrNotFound.
+func (m *KeyManager) HmacVerifyTagged(id string, alg Alg, data, tag []byte) error {
+	const op = "key_manager_hmac_verify_tagged"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_hmac_verify_tagged(km, cid, C.codomyrmex_hash_alg(alg),
+				bytePtr(data), C.size_t(len(data)), bytePtr(tag), C.size_t(len(tag)))
+		})
+	})
+}
