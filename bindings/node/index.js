@@ -1,0 +1,706 @@
+'use strict';
+// Node.js bindings for codomyrmex_keys: a hardened key store, HMAC and HKDF
+// over SHA-2. Every call is synchronous and runs on the calling thread, so
+// the library's per-thread last error message is read right after the call
+// that failed.
+
+const { fileURLToPath } = require('node:url');
+const { c, libraryPath } = require('./lib/native');
+const errors = require('./lib/errors');
+
+const { Status, errorFor, InvalidArgumentError, InvalidKeyIdError, NullPointerError, UnsupportedAlgorithmError } =
+  errors;
+
+/** Hash algorithms (codomyrmex_hash_alg). */
+const HashAlg = Object.freeze({ SHA256: 1, SHA384: 2, SHA512: 3 });
+
+/** The longest digest of any algorithm (SHA-512): a buffer this size holds any MAC. */
+const MAX_DIGEST_LEN = 64;
+/** The largest key the key manager stores (64 KiB). */
+const MAX_KEY_LEN = 65536;
+/** The longest key id, in bytes. */
+const MAX_KEY_ID_LEN = 128;
+/** Bytes a tagged MAC adds to the HMAC: format byte 0x01 and a 4-byte big-endian version. */
+const TAG_OVERHEAD = 5;
+
+const UINT32_MAX = 0xffffffff;
+const EMPTY = Buffer.alloc(0);
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** This thread's last error message from the library ('' if none). */
+function lastErrorMessage() {
+  let buf = Buffer.alloc(256);
+  let len = Number(c.last_error_message(buf, buf.length));
+  if (len >= buf.length) {
+    buf = Buffer.alloc(len + 1);
+    len = Number(c.last_error_message(buf, buf.length));
+  }
+  return buf.toString('utf8', 0, Math.min(len, buf.length - 1));
+}
+
+/** Throws the error for a nonzero status, with the message of the call that just failed. */
+function check(status) {
+  if (status !== Status.OK) {
+    const err = errorFor(status, lastErrorMessage());
+    Error.captureStackTrace(err, check);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Arguments
+
+/**
+ * Collects the byte views of one call's inputs. Inputs given as strings are
+ * encoded into temporary Buffers; `wipe()` zeroes those copies afterwards,
+ * since a string may carry key material.
+ */
+class Inputs {
+  constructor() {
+    this.temporaries = [];
+  }
+
+  /** A Uint8Array view of `value` (string as UTF-8, any ArrayBufferView, ArrayBuffer). */
+  bytes(value, what, { optional = false } = {}) {
+    if (value === undefined || value === null) {
+      if (optional) return EMPTY;
+      throw new TypeError(`${what} is required (a Buffer, Uint8Array or string)`);
+    }
+    if (value instanceof Uint8Array) return value;
+    if (typeof value === 'string') {
+      const copy = Buffer.from(value, 'utf8');
+      this.temporaries.push(copy);
+      return copy;
+    }
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) {
+      return new Uint8Array(value);
+    }
+    throw new TypeError(`${what} must be a Buffer, Uint8Array, ArrayBuffer view, ArrayBuffer or string`);
+  }
+
+  wipe() {
+    for (const t of this.temporaries) c.secure_zero(t, t.length);
+    this.temporaries.length = 0;
+  }
+}
+
+/** Runs `fn(inputs)` and wipes the temporary copies of string inputs afterwards. */
+function withInputs(fn) {
+  const inputs = new Inputs();
+  try {
+    return fn(inputs);
+  } finally {
+    inputs.wipe();
+  }
+}
+
+/** A key id as a NUL-terminated Buffer; a NUL inside it would cut the id short in C, so it is refused here. */
+function keyIdIn(keyId) {
+  if (typeof keyId !== 'string') throw new TypeError('keyId must be a string');
+  if (keyId.includes('\0')) {
+    throw new InvalidKeyIdError(Status.INVALID_KEY_ID, `invalid key id ${JSON.stringify(keyId)}: it contains a NUL character`);
+  }
+  return Buffer.from(`${keyId}\0`, 'utf8');
+}
+
+/** A directory path as a NUL-terminated Buffer, or null for the library's default directory. */
+function pathIn(dir) {
+  if (dir === undefined || dir === null) return null;
+  let bytes;
+  if (dir instanceof URL) bytes = Buffer.from(fileURLToPath(dir), 'utf8');
+  else if (typeof dir === 'string') bytes = Buffer.from(dir, 'utf8');
+  else if (dir instanceof Uint8Array) bytes = Buffer.from(dir);
+  else throw new TypeError('dir must be a string, Buffer, URL, null or undefined');
+  if (bytes.includes(0)) {
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, 'invalid key directory: the path contains a NUL byte');
+  }
+  return Buffer.concat([bytes, Buffer.from([0])]);
+}
+
+/** An algorithm value: a HashAlg number, or a name such as 'sha256' or 'SHA-512'. */
+function algIn(alg) {
+  if (typeof alg === 'string') return hashAlgFromName(alg);
+  if (typeof alg !== 'number') throw new TypeError("alg must be a HashAlg value or a name such as 'sha256'");
+  if (!Number.isInteger(alg) || alg < 0 || alg > UINT32_MAX) {
+    throw new UnsupportedAlgorithmError(Status.UNSUPPORTED_ALGORITHM, `unsupported algorithm value ${alg}`);
+  }
+  return alg;
+}
+
+/** A byte count or other size_t argument. */
+function sizeIn(n, what) {
+  if (typeof n !== 'number') throw new TypeError(`${what} must be a number`);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, `${what} must be a non-negative integer, got ${n}`);
+  }
+  return n;
+}
+
+/** A uint32_t argument (key versions). */
+function u32In(n, what) {
+  if (typeof n !== 'number') throw new TypeError(`${what} must be a number`);
+  if (!Number.isInteger(n) || n < 0 || n > UINT32_MAX) {
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, `${what} must be an integer from 0 to ${UINT32_MAX}, got ${n}`);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// Outputs
+
+/** Runs a (buf, cap, outLen) call with a buffer of `cap` bytes; returns the bytes written. */
+function outputOf(cap, call) {
+  const buf = Buffer.alloc(cap);
+  const len = [0];
+  check(call(buf, cap, len));
+  return buf.subarray(0, Number(len[0]));
+}
+
+/**
+ * Runs a (buf, cap, outLen) call whose output size is not known in advance:
+ * asks for the size with (null, 0), then calls again with a buffer of that
+ * size, again if it grew in between. Returns the bytes written.
+ */
+function sizedOutputOf(call) {
+  let cap = 0;
+  for (;;) {
+    const buf = cap === 0 ? null : Buffer.alloc(cap);
+    const len = [0];
+    const status = call(buf, cap, len);
+    if (status === Status.OK) return buf === null ? EMPTY : buf.subarray(0, Number(len[0]));
+    if (status !== Status.BUFFER_TOO_SMALL) check(status);
+    cap = Number(len[0]);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Library-wide functions
+
+/** The library's version, e.g. '1.0.0'. */
+function version() {
+  return c.version();
+}
+
+/** The name of a status value, e.g. 'CODOMYRMEX_ERR_NOT_FOUND'; 'CODOMYRMEX_UNKNOWN_STATUS' for any other number. */
+function statusName(status) {
+  if (!Number.isInteger(status) || status < 0 || status > UINT32_MAX) return 'CODOMYRMEX_UNKNOWN_STATUS';
+  return c.status_name(status);
+}
+
+/** `length` bytes from the operating system's CSPRNG. */
+function randomBytes(length) {
+  const buf = Buffer.alloc(sizeIn(length, 'length'));
+  check(c.random_bytes(buf.length === 0 ? null : buf, buf.length));
+  return buf;
+}
+
+/** Overwrites `buf` with zeros in a way the compiler cannot remove: use it on copies of keys when done. */
+function secureZero(buf) {
+  if (buf === undefined || buf === null) return;
+  let view;
+  if (buf instanceof Uint8Array) view = buf;
+  else if (ArrayBuffer.isView(buf)) view = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  else if (buf instanceof ArrayBuffer) view = new Uint8Array(buf);
+  else throw new TypeError('secureZero takes a Buffer, Uint8Array, ArrayBuffer view or ArrayBuffer');
+  if (view.length > 0) c.secure_zero(view, view.length);
+}
+
+// ---------------------------------------------------------------------------
+// Algorithms
+
+/** Parses 'sha256', 'sha384', 'sha512' in any letter case, also 'SHA-256' and 'sha_256'. */
+function hashAlgFromName(name) {
+  if (typeof name !== 'string') throw new TypeError('name must be a string');
+  if (name.includes('\0')) {
+    throw new UnsupportedAlgorithmError(Status.UNSUPPORTED_ALGORITHM, `unsupported algorithm name ${JSON.stringify(name)}`);
+  }
+  const out = [0];
+  check(c.hash_alg_from_name(Buffer.from(`${name}\0`, 'utf8'), out));
+  return out[0];
+}
+
+/** Digest (and HMAC) length of `alg` in bytes: 32, 48 or 64. Throws UnsupportedAlgorithmError for an unknown one. */
+function digestLength(alg) {
+  const value = algIn(alg);
+  const n = Number(c.hash_digest_len(value));
+  if (n === 0) throw new UnsupportedAlgorithmError(Status.UNSUPPORTED_ALGORITHM, `unsupported algorithm value ${value}`);
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// HMAC
+
+/** HMAC-`alg` of `data` under `key` (any length, empty included). */
+function hmac(alg, key, data) {
+  const a = algIn(alg);
+  return withInputs((inp) => {
+    const k = inp.bytes(key, 'key');
+    const d = inp.bytes(data, 'data');
+    return outputOf(MAX_DIGEST_LEN, (buf, cap, len) => c.hmac_compute(a, k, k.length, d, d.length, buf, cap, len));
+  });
+}
+
+/** Checks `mac` against HMAC-`alg` of `data` under `key`, in constant time; throws VerifyFailedError on mismatch. */
+function hmacVerify(alg, key, data, mac) {
+  const a = algIn(alg);
+  withInputs((inp) => {
+    const k = inp.bytes(key, 'key');
+    const d = inp.bytes(data, 'data');
+    const m = inp.bytes(mac, 'mac');
+    check(c.hmac_verify(a, k, k.length, d, d.length, m, m.length));
+  });
+}
+
+const hmacRegistry = new FinalizationRegistry((ctx) => c.hmac_free(ctx));
+
+/**
+ * A streaming HMAC for data that does not fit in memory. `finish()` and
+ * `finishVerify()` reset it to its keyed start, so one stream serves many
+ * messages under one key. Call `close()` (or use `using`) to wipe it.
+ */
+class Hmac {
+  #ctx;
+  #token = {};
+
+  constructor(alg, key) {
+    const a = algIn(alg);
+    this.#ctx = withInputs((inp) => {
+      const k = inp.bytes(key, 'key');
+      const out = [null];
+      check(c.hmac_new(a, k, k.length, out));
+      return out[0];
+    });
+    hmacRegistry.register(this, this.#ctx, this.#token);
+  }
+
+  #live() {
+    if (this.#ctx === null) throw new NullPointerError(Status.NULL_POINTER, 'the HMAC stream is closed');
+    return this.#ctx;
+  }
+
+  /** Feeds `data`; returns the stream, so calls can be chained. */
+  update(data) {
+    const ctx = this.#live();
+    withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      check(c.hmac_update(ctx, d, d.length));
+    });
+    return this;
+  }
+
+  /** The MAC of everything fed since the start (or the last finish); resets the stream. */
+  finish() {
+    const ctx = this.#live();
+    return outputOf(MAX_DIGEST_LEN, (buf, cap, len) => c.hmac_finish(ctx, buf, cap, len));
+  }
+
+  /** Checks `mac` against the MAC of everything fed, in constant time; resets the stream; throws VerifyFailedError on mismatch. */
+  finishVerify(mac) {
+    const ctx = this.#live();
+    withInputs((inp) => {
+      const m = inp.bytes(mac, 'mac');
+      check(c.hmac_finish_verify(ctx, m, m.length));
+    });
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#ctx === null;
+  }
+
+  /** Wipes and releases the stream; later calls throw NullPointerError. Calling it again does nothing. */
+  close() {
+    if (this.#ctx === null) return;
+    hmacRegistry.unregister(this.#token);
+    const ctx = this.#ctx;
+    this.#ctx = null;
+    c.hmac_free(ctx);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// HKDF
+
+/** Output buffer for HKDF: local check of the JS value, the library checks the range. */
+function okmBuffer(length) {
+  const n = sizeIn(length, 'length');
+  if (n > 255 * MAX_DIGEST_LEN) {
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, `length ${n} is over 255 times the digest length`);
+  }
+  return Buffer.alloc(n);
+}
+
+/**
+ * HKDF-`alg` (RFC 5869 extract then expand): `length` bytes (1 to 255 ×
+ * digest length) from `ikm`, `salt` (null: none) and `info` (null: empty).
+ * The argument order follows node:crypto's hkdfSync. For high-entropy input
+ * only: HKDF is not a password hash.
+ */
+function hkdf(alg, ikm, salt, info, length) {
+  const a = algIn(alg);
+  const okm = okmBuffer(length);
+  withInputs((inp) => {
+    const i = inp.bytes(ikm, 'ikm');
+    const s = inp.bytes(salt, 'salt', { optional: true });
+    const f = inp.bytes(info, 'info', { optional: true });
+    check(c.hkdf_derive(a, i, i.length, s, s.length, f, f.length, okm, okm.length));
+  });
+  return okm;
+}
+
+/** HKDF-Extract: the pseudorandom key (digest length bytes) of `ikm` under `salt` (null: none). */
+function hkdfExtract(alg, salt, ikm) {
+  const a = algIn(alg);
+  return withInputs((inp) => {
+    const s = inp.bytes(salt, 'salt', { optional: true });
+    const i = inp.bytes(ikm, 'ikm');
+    return outputOf(MAX_DIGEST_LEN, (buf, cap, len) => c.hkdf_extract(a, s, s.length, i, i.length, buf, cap, len));
+  });
+}
+
+/** HKDF-Expand: `length` bytes from the pseudorandom key `prk` (at least digest length bytes) and `info`. */
+function hkdfExpand(alg, prk, info, length) {
+  const a = algIn(alg);
+  const okm = okmBuffer(length);
+  withInputs((inp) => {
+    const p = inp.bytes(prk, 'prk');
+    const f = inp.bytes(info, 'info', { optional: true });
+    check(c.hkdf_expand(a, p, p.length, f, f.length, okm, okm.length));
+  });
+  return okm;
+}
+
+// ---------------------------------------------------------------------------
+// Key manager
+
+const OPEN = Symbol('KeyManager.open');
+const kmRegistry = new FinalizationRegistry((km) => c.key_manager_free(km));
+
+/**
+ * An open key directory. Create it with `KeyManager.open(dir)`; release it
+ * with `close()` (or `using`). Keys are files `<dir>/<keyId>.key`; a key id
+ * is 1 to 128 characters from [A-Za-z0-9._-], not starting with '.'.
+ */
+class KeyManager {
+  #km;
+  #token = {};
+
+  constructor(token, handle) {
+    if (token !== OPEN) throw new TypeError('use KeyManager.open(dir) to open a key directory');
+    this.#km = handle;
+    kmRegistry.register(this, handle, this.#token);
+  }
+
+  /**
+   * Opens (creating it as mode 0700 if absent) the key directory `dir`.
+   * Without `dir`, the default `<tmp>/codomyrmex_keys`: pass a stable
+   * directory for keys that must persist.
+   */
+  static open(dir) {
+    const path = pathIn(dir);
+    const out = [null];
+    check(c.key_manager_open(path, out));
+    return new KeyManager(OPEN, out[0]);
+  }
+
+  #live() {
+    if (this.#km === null) throw new NullPointerError(Status.NULL_POINTER, 'the key manager is closed');
+    return this.#km;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#km === null;
+  }
+
+  /** Releases the handle; later calls throw NullPointerError. Calling it again does nothing. */
+  close() {
+    if (this.#km === null) return;
+    kmRegistry.unregister(this.#token);
+    const km = this.#km;
+    this.#km = null;
+    c.key_manager_free(km);
+  }
+
+  /** The key directory's path, as resolved when it was opened. */
+  get dir() {
+    const km = this.#live();
+    const bytes = sizedOutputOf((buf, cap, len) => c.key_manager_dir(km, buf, cap, len));
+    return bytes.toString('utf8', 0, Math.max(0, bytes.length - 1)); // without the NUL
+  }
+
+  /** Stores `key` (1 to 65536 bytes) as `keyId`: version 1 of a new id, or the next version of an existing one. */
+  store(keyId, key) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    withInputs((inp) => {
+      const k = inp.bytes(key, 'key');
+      check(c.key_manager_store(km, id, k, k.length));
+    });
+  }
+
+  /** Like `store`, but throws AlreadyExistsError if `keyId` exists. */
+  create(keyId, key) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    withInputs((inp) => {
+      const k = inp.bytes(key, 'key');
+      check(c.key_manager_create(km, id, k, k.length));
+    });
+  }
+
+  /** Creates a random key of `length` bytes (default 32) as `keyId`; throws AlreadyExistsError if it exists. */
+  generate(keyId, length = 32) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    check(c.key_manager_generate(km, id, sizeIn(length, 'length')));
+  }
+
+  /** A copy of the current key `keyId`. Wipe it with `secureZero` when done. */
+  get(keyId) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    return sizedOutputOf((buf, cap, len) => c.key_manager_get(km, id, buf, cap, len));
+  }
+
+  /** Whether the key `keyId` exists. */
+  exists(keyId) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const out = [false];
+    check(c.key_manager_exists(km, id, out));
+    return Boolean(out[0]);
+  }
+
+  /** Removes `keyId` and all its versions; throws NotFoundError if absent. */
+  delete(keyId) {
+    const km = this.#live();
+    check(c.key_manager_delete(km, keyIdIn(keyId)));
+  }
+
+  /** All key ids, sorted bytewise ascending. */
+  list() {
+    const km = this.#live();
+    const bytes = sizedOutputOf((buf, cap, len) => c.key_manager_list(km, buf, cap, len, [0]));
+    const text = bytes.toString('utf8');
+    return text === '' ? [] : text.slice(0, -1).split('\0');
+  }
+
+  /**
+   * Stores `newKey` as the next version of `keyId` and returns the key it
+   * replaced (null when there was none; the new key is stored all the same).
+   * The replaced version is kept until pruned.
+   */
+  rotate(keyId, newKey) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    return withInputs((inp) => {
+      const k = inp.bytes(newKey, 'newKey');
+      // One call with room for any key, so the rotation happens exactly once.
+      const scratch = Buffer.alloc(MAX_KEY_LEN);
+      const len = [0];
+      try {
+        check(c.key_manager_rotate(km, id, k, k.length, scratch, scratch.length, len));
+        const n = Number(len[0]);
+        if (n === 0) return null;
+        const old = Buffer.alloc(n);
+        scratch.copy(old, 0, 0, n);
+        return old;
+      } finally {
+        c.secure_zero(scratch, scratch.length);
+      }
+    });
+  }
+
+  /** HMAC-`alg` of `data` under the current version of `keyId`, which never leaves the library. */
+  hmac(keyId, alg, data) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    return withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      return outputOf(MAX_DIGEST_LEN, (buf, cap, len) => c.key_manager_hmac(km, id, a, d, d.length, buf, cap, len));
+    });
+  }
+
+  /** Checks `mac` against HMAC-`alg` of `data` under `keyId`; throws VerifyFailedError on mismatch. */
+  hmacVerify(keyId, alg, data, mac) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      const m = inp.bytes(mac, 'mac');
+      check(c.key_manager_hmac_verify(km, id, a, d, d.length, m, m.length));
+    });
+  }
+
+  /** HKDF-`alg` with the current key `keyId` as input key material (argument order as `hkdf`). */
+  derive(keyId, alg, salt, info, length) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    const okm = okmBuffer(length);
+    withInputs((inp) => {
+      const s = inp.bytes(salt, 'salt', { optional: true });
+      const f = inp.bytes(info, 'info', { optional: true });
+      check(c.key_manager_derive(km, id, a, s, s.length, f, f.length, okm, okm.length));
+    });
+    return okm;
+  }
+
+  /** The current version number of `keyId` (1 for a key never rotated). */
+  currentVersion(keyId) {
+    const km = this.#live();
+    const out = [0];
+    check(c.key_manager_current_version(km, keyIdIn(keyId), out));
+    return Number(out[0]);
+  }
+
+  /** A copy of version `version` (0: current) of `keyId`; NotFoundError if unknown or pruned. */
+  getVersion(keyId, version) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const v = u32In(version, 'version');
+    return sizedOutputOf((buf, cap, len) => c.key_manager_get_version(km, id, v, buf, cap, len));
+  }
+
+  /** The kept version numbers of `keyId`, ascending (the last is current). */
+  listVersions(keyId) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    let cap = 0;
+    for (;;) {
+      const out = cap === 0 ? null : new Uint32Array(cap);
+      const count = [0];
+      const status = c.key_manager_list_versions(km, id, out, cap, count);
+      const n = Number(count[0]);
+      if (status === Status.OK) return out === null ? [] : Array.from(out.subarray(0, n));
+      if (status !== Status.BUFFER_TOO_SMALL) check(status);
+      cap = n;
+    }
+  }
+
+  /** Removes all but the newest `keepNewest` (at least 1) versions of `keyId`. */
+  prune(keyId, keepNewest) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    check(c.key_manager_prune(km, id, u32In(keepNewest, 'keepNewest')));
+  }
+
+  /** HMAC-`alg` of `data` under version `version` (0: current) of `keyId`. */
+  hmacVersion(keyId, version, alg, data) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const v = u32In(version, 'version');
+    const a = algIn(alg);
+    return withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      return outputOf(MAX_DIGEST_LEN, (buf, cap, len) =>
+        c.key_manager_hmac_version(km, id, v, a, d, d.length, buf, cap, len),
+      );
+    });
+  }
+
+  /** HKDF-`alg` with version `version` (0: current) of `keyId` as input key material. */
+  deriveVersion(keyId, version, alg, salt, info, length) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const v = u32In(version, 'version');
+    const a = algIn(alg);
+    const okm = okmBuffer(length);
+    withInputs((inp) => {
+      const s = inp.bytes(salt, 'salt', { optional: true });
+      const f = inp.bytes(info, 'info', { optional: true });
+      check(c.key_manager_derive_version(km, id, v, a, s, s.length, f, f.length, okm, okm.length));
+    });
+    return okm;
+  }
+
+  /** A tagged MAC: 0x01 || version (4 bytes, big-endian) || HMAC-`alg` under the current version of `keyId`. */
+  hmacTagged(keyId, alg, data) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    return withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      return outputOf(TAG_OVERHEAD + MAX_DIGEST_LEN, (buf, cap, len) =>
+        c.key_manager_hmac_tagged(km, id, a, d, d.length, buf, cap, len),
+      );
+    });
+  }
+
+  /**
+   * Checks a tagged MAC with the version of `keyId` it names; throws
+   * VerifyFailedError (mismatch, bad format, pruned or unknown version) or
+   * NotFoundError (no key `keyId`).
+   */
+  hmacVerifyTagged(keyId, alg, data, tag) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      const t = inp.bytes(tag, 'tag');
+      check(c.key_manager_hmac_verify_tagged(km, id, a, d, d.length, t, t.length));
+    });
+  }
+}
+
+// `using km = KeyManager.open(dir)` and `using h = new Hmac(...)` where the
+// runtime has explicit resource management.
+if (typeof Symbol.dispose === 'symbol') {
+  KeyManager.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+  Hmac.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+}
+
+module.exports = {
+  // constants
+  HashAlg,
+  Status,
+  MAX_DIGEST_LEN,
+  MAX_KEY_LEN,
+  MAX_KEY_ID_LEN,
+  TAG_OVERHEAD,
+  libraryPath,
+  // library-wide
+  version,
+  statusName,
+  lastErrorMessage,
+  randomBytes,
+  secureZero,
+  // algorithms
+  hashAlgFromName,
+  digestLength,
+  // HMAC
+  hmac,
+  hmacVerify,
+  Hmac,
+  // HKDF
+  hkdf,
+  hkdfExtract,
+  hkdfExpand,
+  // key manager
+  KeyManager,
+  // errors
+  CodomyrmexError: errors.CodomyrmexError,
+  NullPointerError: errors.NullPointerError,
+  InvalidArgumentError: errors.InvalidArgumentError,
+  InvalidKeyIdError: errors.InvalidKeyIdError,
+  UnsupportedAlgorithmError: errors.UnsupportedAlgorithmError,
+  BufferTooSmallError: errors.BufferTooSmallError,
+  NotFoundError: errors.NotFoundError,
+  AlreadyExistsError: errors.AlreadyExistsError,
+  VerifyFailedError: errors.VerifyFailedError,
+  IoError: errors.IoError,
+  InsecurePermissionsError: errors.InsecurePermissionsError,
+  CorruptError: errors.CorruptError,
+  InternalError: errors.InternalError,
+};

@@ -1,0 +1,113 @@
+'use strict';
+// Loads libcodomyrmex_keys and declares its C functions with koffi.
+//
+// Where the library comes from, first match wins:
+//   1. $CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so, when the variable is set
+//      (an explicit choice: no fallback if the file is missing there);
+//   2. <repo>/target/release/libcodomyrmex_keys.so, the cargo build output of
+//      the repository this binding lives in;
+//   3. libcodomyrmex_keys.so.1 from the system's library search path.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const koffi = require('koffi');
+
+const LIB_DIR_ENV = 'CODOMYRMEX_KEYS_LIB_DIR';
+const BASE_NAME = process.platform === 'darwin' ? 'libcodomyrmex_keys.dylib' : 'libcodomyrmex_keys.so';
+const SYSTEM_NAME = process.platform === 'darwin' ? 'libcodomyrmex_keys.1.dylib' : 'libcodomyrmex_keys.so.1';
+
+function candidatePath() {
+  const fromEnv = process.env[LIB_DIR_ENV];
+  if (fromEnv) {
+    return { file: path.resolve(fromEnv, BASE_NAME), why: `${LIB_DIR_ENV}` };
+  }
+  const inRepo = path.resolve(__dirname, '..', '..', '..', 'target', 'release', BASE_NAME);
+  if (fs.existsSync(inRepo)) {
+    return { file: inRepo, why: 'repository build' };
+  }
+  return { file: SYSTEM_NAME, why: 'system library path' };
+}
+
+function loadLibrary() {
+  const { file, why } = candidatePath();
+  try {
+    return { lib: koffi.load(file), file };
+  } catch (err) {
+    const e = new Error(
+      `codomyrmex_keys: cannot load ${file} (${why}): ${err.message}. ` +
+        `Build it with \`cargo build --release\` or set ${LIB_DIR_ENV} to the directory holding ${BASE_NAME}.`,
+    );
+    e.cause = err;
+    throw e;
+  }
+}
+
+const { lib, file: libraryPath } = loadLibrary();
+
+koffi.opaque('codomyrmex_key_manager');
+koffi.opaque('codomyrmex_hmac');
+// codomyrmex_status is a C enum (int-sized); codomyrmex_hash_alg is uint32_t.
+koffi.alias('codomyrmex_status', 'int');
+koffi.alias('codomyrmex_hash_alg', 'uint32_t');
+
+// Byte inputs and outputs are passed as Buffers/Uint8Arrays (koffi hands the
+// C side a pointer to their memory, without copying) or null with length 0.
+// Strings (key ids, paths) are passed as NUL-terminated Buffers built here,
+// so that no copy of a string lingers in koffi's own call heap.
+const PROTOTYPES = [
+  // §3 library-wide
+  'const char *codomyrmex_version(void)',
+  'const char *codomyrmex_status_name(uint32_t status)',
+  'size_t codomyrmex_last_error_message(uint8_t *buf, size_t cap)',
+  'codomyrmex_status codomyrmex_random_bytes(uint8_t *buf, size_t len)',
+  'void codomyrmex_secure_zero(uint8_t *buf, size_t len)',
+  // §4 algorithms
+  'codomyrmex_status codomyrmex_hash_alg_from_name(const uint8_t *name, _Out_ codomyrmex_hash_alg *out_alg)',
+  'size_t codomyrmex_hash_digest_len(codomyrmex_hash_alg alg)',
+  // §5 HMAC
+  'codomyrmex_status codomyrmex_hmac_compute(codomyrmex_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, uint8_t *mac_out, size_t mac_cap, _Out_ size_t *mac_len)',
+  'codomyrmex_status codomyrmex_hmac_verify(codomyrmex_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len)',
+  'codomyrmex_status codomyrmex_hmac_new(codomyrmex_hash_alg alg, const uint8_t *key, size_t key_len, _Out_ codomyrmex_hmac **out_ctx)',
+  'codomyrmex_status codomyrmex_hmac_update(codomyrmex_hmac *ctx, const uint8_t *data, size_t data_len)',
+  'codomyrmex_status codomyrmex_hmac_finish(codomyrmex_hmac *ctx, uint8_t *mac_out, size_t mac_cap, _Out_ size_t *mac_len)',
+  'codomyrmex_status codomyrmex_hmac_finish_verify(codomyrmex_hmac *ctx, const uint8_t *mac, size_t mac_len)',
+  'void codomyrmex_hmac_free(codomyrmex_hmac *ctx)',
+  // §6 HKDF
+  'codomyrmex_status codomyrmex_hkdf_derive(codomyrmex_hash_alg alg, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *okm_out, size_t okm_len)',
+  'codomyrmex_status codomyrmex_hkdf_extract(codomyrmex_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out, size_t prk_cap, _Out_ size_t *prk_len)',
+  'codomyrmex_status codomyrmex_hkdf_expand(codomyrmex_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *okm_out, size_t okm_len)',
+  // §7 key manager
+  'codomyrmex_status codomyrmex_key_manager_open(const uint8_t *key_dir, _Out_ codomyrmex_key_manager **out_km)',
+  'void codomyrmex_key_manager_free(codomyrmex_key_manager *km)',
+  'codomyrmex_status codomyrmex_key_manager_dir(const codomyrmex_key_manager *km, uint8_t *buf, size_t cap, _Out_ size_t *out_len)',
+  'codomyrmex_status codomyrmex_key_manager_store(const codomyrmex_key_manager *km, const uint8_t *key_id, const uint8_t *key, size_t key_len)',
+  'codomyrmex_status codomyrmex_key_manager_create(const codomyrmex_key_manager *km, const uint8_t *key_id, const uint8_t *key, size_t key_len)',
+  'codomyrmex_status codomyrmex_key_manager_generate(const codomyrmex_key_manager *km, const uint8_t *key_id, size_t key_len)',
+  'codomyrmex_status codomyrmex_key_manager_get(const codomyrmex_key_manager *km, const uint8_t *key_id, uint8_t *key_out, size_t key_cap, _Out_ size_t *key_len)',
+  'codomyrmex_status codomyrmex_key_manager_exists(const codomyrmex_key_manager *km, const uint8_t *key_id, _Out_ bool *out_exists)',
+  'codomyrmex_status codomyrmex_key_manager_delete(const codomyrmex_key_manager *km, const uint8_t *key_id)',
+  'codomyrmex_status codomyrmex_key_manager_list(const codomyrmex_key_manager *km, uint8_t *buf, size_t cap, _Out_ size_t *out_len, _Out_ size_t *out_count)',
+  'codomyrmex_status codomyrmex_key_manager_rotate(const codomyrmex_key_manager *km, const uint8_t *key_id, const uint8_t *new_key, size_t new_key_len, uint8_t *old_out, size_t old_cap, _Out_ size_t *old_len)',
+  'codomyrmex_status codomyrmex_key_manager_hmac(const codomyrmex_key_manager *km, const uint8_t *key_id, codomyrmex_hash_alg alg, const uint8_t *data, size_t data_len, uint8_t *mac_out, size_t mac_cap, _Out_ size_t *mac_len)',
+  'codomyrmex_status codomyrmex_key_manager_hmac_verify(const codomyrmex_key_manager *km, const uint8_t *key_id, codomyrmex_hash_alg alg, const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len)',
+  'codomyrmex_status codomyrmex_key_manager_derive(const codomyrmex_key_manager *km, const uint8_t *key_id, codomyrmex_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *okm_out, size_t okm_len)',
+  // §8 key versions
+  'codomyrmex_status codomyrmex_key_manager_current_version(const codomyrmex_key_manager *km, const uint8_t *key_id, _Out_ uint32_t *out_version)',
+  'codomyrmex_status codomyrmex_key_manager_get_version(const codomyrmex_key_manager *km, const uint8_t *key_id, uint32_t version, uint8_t *key_out, size_t key_cap, _Out_ size_t *key_len)',
+  'codomyrmex_status codomyrmex_key_manager_list_versions(const codomyrmex_key_manager *km, const uint8_t *key_id, uint32_t *out, size_t cap, _Out_ size_t *out_count)',
+  'codomyrmex_status codomyrmex_key_manager_prune(const codomyrmex_key_manager *km, const uint8_t *key_id, uint32_t keep_newest)',
+  'codomyrmex_status codomyrmex_key_manager_hmac_version(const codomyrmex_key_manager *km, const uint8_t *key_id, uint32_t version, codomyrmex_hash_alg alg, const uint8_t *data, size_t data_len, uint8_t *mac_out, size_t mac_cap, _Out_ size_t *mac_len)',
+  'codomyrmex_status codomyrmex_key_manager_derive_version(const codomyrmex_key_manager *km, const uint8_t *key_id, uint32_t version, codomyrmex_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *okm_out, size_t okm_len)',
+  'codomyrmex_status codomyrmex_key_manager_hmac_tagged(const codomyrmex_key_manager *km, const uint8_t *key_id, codomyrmex_hash_alg alg, const uint8_t *data, size_t data_len, uint8_t *tag_out, size_t tag_cap, _Out_ size_t *tag_len)',
+  'codomyrmex_status codomyrmex_key_manager_hmac_verify_tagged(const codomyrmex_key_manager *km, const uint8_t *key_id, codomyrmex_hash_alg alg, const uint8_t *data, size_t data_len, const uint8_t *tag, size_t tag_len)',
+];
+
+/** The C functions, by their name without the `codomyrmex_` prefix. */
+const c = {};
+for (const proto of PROTOTYPES) {
+  const fn = lib.func(proto);
+  const name = /\b(codomyrmex_\w+)\(/.exec(proto)[1];
+  c[name.slice('codomyrmex_'.length)] = fn;
+}
+
+module.exports = { c, libraryPath };

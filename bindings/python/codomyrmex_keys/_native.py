@@ -1,0 +1,167 @@
+"""Loads libcodomyrmex_keys with ctypes and declares its C functions.
+
+Where the library comes from, first match wins:
+
+1. ``$CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so`` when the variable is set
+   (an explicit choice: no fallback if the file is missing there);
+2. ``<repo>/target/release/libcodomyrmex_keys.so``, the cargo build output of
+   the repository this package lives in;
+3. ``libcodomyrmex_keys.so.1`` from the system's library search path, then
+   whatever ``ctypes.util.find_library("codomyrmex_keys")`` finds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_void_p
+from pathlib import Path
+from typing import Any, Final
+
+from .errors import Status, error_for
+
+__all__ = ["lib", "library_path", "check", "last_error_message", "secure_zero_raw", "LIB_DIR_ENV"]
+
+LIB_DIR_ENV: Final = "CODOMYRMEX_KEYS_LIB_DIR"
+_BASE_NAME: Final = "libcodomyrmex_keys.dylib" if sys.platform == "darwin" else "libcodomyrmex_keys.so"
+_SYSTEM_NAME: Final = "libcodomyrmex_keys.1.dylib" if sys.platform == "darwin" else "libcodomyrmex_keys.so.1"
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    from_env = os.environ.get(LIB_DIR_ENV)
+    if from_env:
+        path = os.path.join(os.path.abspath(from_env), _BASE_NAME)
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as err:
+            raise ImportError(f"codomyrmex_keys: cannot load {path} (from ${LIB_DIR_ENV}): {err}") from err
+
+    # <repo>/bindings/python/codomyrmex_keys/_native.py -> <repo>
+    in_repo = Path(__file__).resolve().parents[3] / "target" / "release" / _BASE_NAME
+    if in_repo.is_file():
+        return ctypes.CDLL(str(in_repo)), str(in_repo)
+
+    tried = [_SYSTEM_NAME]
+    found = ctypes.util.find_library("codomyrmex_keys")
+    if found and found not in tried:
+        tried.append(found)
+    errors = []
+    for name in tried:
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as err:
+            errors.append(str(err))
+    raise ImportError(
+        f"codomyrmex_keys: cannot find the native library (tried {in_repo}, {', '.join(tried)}): "
+        f"{'; '.join(errors)}. Build it with `cargo build --release` or set ${LIB_DIR_ENV} "
+        f"to the directory holding {_BASE_NAME}."
+    )
+
+
+lib, library_path = _load()
+
+_u8p = c_void_p  # byte buffers: bytes, ctypes arrays or None
+_sizep = POINTER(c_size_t)
+_status = c_int  # codomyrmex_status is a C enum
+_alg = c_uint32  # codomyrmex_hash_alg
+
+_PROTOTYPES: Final[list[tuple[str, Any, list[Any]]]] = [
+    # §3 library-wide
+    ("codomyrmex_version", c_char_p, []),
+    ("codomyrmex_status_name", c_char_p, [c_uint32]),
+    ("codomyrmex_last_error_message", c_size_t, [_u8p, c_size_t]),
+    ("codomyrmex_random_bytes", _status, [_u8p, c_size_t]),
+    ("codomyrmex_secure_zero", None, [_u8p, c_size_t]),
+    # §4 algorithms
+    ("codomyrmex_hash_alg_from_name", _status, [c_char_p, POINTER(c_uint32)]),
+    ("codomyrmex_hash_digest_len", c_size_t, [_alg]),
+    # §5 HMAC
+    ("codomyrmex_hmac_compute", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_hmac_verify", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t]),
+    ("codomyrmex_hmac_new", _status, [_alg, _u8p, c_size_t, POINTER(c_void_p)]),
+    ("codomyrmex_hmac_update", _status, [c_void_p, _u8p, c_size_t]),
+    ("codomyrmex_hmac_finish", _status, [c_void_p, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_hmac_finish_verify", _status, [c_void_p, _u8p, c_size_t]),
+    ("codomyrmex_hmac_free", None, [c_void_p]),
+    # §6 HKDF
+    ("codomyrmex_hkdf_derive", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t]),
+    ("codomyrmex_hkdf_extract", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_hkdf_expand", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t]),
+    # §7 key manager
+    ("codomyrmex_key_manager_open", _status, [c_char_p, POINTER(c_void_p)]),
+    ("codomyrmex_key_manager_free", None, [c_void_p]),
+    ("codomyrmex_key_manager_dir", _status, [c_void_p, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_key_manager_store", _status, [c_void_p, c_char_p, _u8p, c_size_t]),
+    ("codomyrmex_key_manager_create", _status, [c_void_p, c_char_p, _u8p, c_size_t]),
+    ("codomyrmex_key_manager_generate", _status, [c_void_p, c_char_p, c_size_t]),
+    ("codomyrmex_key_manager_get", _status, [c_void_p, c_char_p, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_key_manager_exists", _status, [c_void_p, c_char_p, POINTER(c_bool)]),
+    ("codomyrmex_key_manager_delete", _status, [c_void_p, c_char_p]),
+    ("codomyrmex_key_manager_list", _status, [c_void_p, _u8p, c_size_t, _sizep, _sizep]),
+    ("codomyrmex_key_manager_rotate", _status, [c_void_p, c_char_p, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_key_manager_hmac", _status, [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_key_manager_hmac_verify", _status, [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t]),
+    (
+        "codomyrmex_key_manager_derive",
+        _status,
+        [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t],
+    ),
+    # §8 key versions
+    ("codomyrmex_key_manager_current_version", _status, [c_void_p, c_char_p, POINTER(c_uint32)]),
+    ("codomyrmex_key_manager_get_version", _status, [c_void_p, c_char_p, c_uint32, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_key_manager_list_versions", _status, [c_void_p, c_char_p, POINTER(c_uint32), c_size_t, _sizep]),
+    ("codomyrmex_key_manager_prune", _status, [c_void_p, c_char_p, c_uint32]),
+    (
+        "codomyrmex_key_manager_hmac_version",
+        _status,
+        [c_void_p, c_char_p, c_uint32, _alg, _u8p, c_size_t, _u8p, c_size_t, _sizep],
+    ),
+    (
+        "codomyrmex_key_manager_derive_version",
+        _status,
+        [c_void_p, c_char_p, c_uint32, _alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t],
+    ),
+    (
+        "codomyrmex_key_manager_hmac_tagged",
+        _status,
+        [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t, _sizep],
+    ),
+    (
+        "codomyrmex_key_manager_hmac_verify_tagged",
+        _status,
+        [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t],
+    ),
+]
+
+for _name, _restype, _argtypes in _PROTOTYPES:
+    _fn = getattr(lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+
+
+def last_error_message() -> str:
+    """This thread's last error message from the library (``""`` if it has had no failure)."""
+    buf = ctypes.create_string_buffer(256)
+    n = int(lib.codomyrmex_last_error_message(buf, len(buf)))
+    if n >= len(buf):
+        buf = ctypes.create_string_buffer(n + 1)
+        n = int(lib.codomyrmex_last_error_message(buf, len(buf)))
+    return buf.raw[: min(n, len(buf) - 1)].decode("utf-8", "replace")
+
+
+def check(status: int) -> None:
+    """Raises the exception for a nonzero status, with the message of the call that just failed.
+
+    Must run on the thread that made the call, before any other library call
+    on it (the message is per thread).
+    """
+    if status != Status.OK:
+        raise error_for(status, last_error_message())
+
+
+def secure_zero_raw(buf: Any, size: int) -> None:
+    """Zeroes ``size`` bytes of a ctypes buffer with codomyrmex_secure_zero."""
+    if size > 0:
+        lib.codomyrmex_secure_zero(buf, size)
