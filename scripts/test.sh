@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust tests (unit, integration, doc,
 # header freshness, CLI), the C tests under ctest against both the shared and
-# the static library, the ABI check, and an install with consumers built from
-# outside the tree. Installs what a fresh machine lacks first.
+# the static library, the ABI check, an install with consumers built from
+# outside the tree, and the Go, Ruby, Node and Python bindings. Installs what
+# a fresh machine lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -25,5 +26,8 @@ scripts/check-native-libs.sh
 
 stage "install into a prefix and build consumers from outside the tree"
 scripts/test-install.sh
+
+stage "bindings: Go, Ruby, Node, Python, and the cross-language check"
+bindings/test.sh
 
 stage "all tests passed"

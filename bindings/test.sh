@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the tests of every binding (Go, Ruby, Node, Python), then the
+# cross-language check: each language stores a key and MACs a message in one
+# shared key directory, and every language verifies what all of them wrote.
+#
+#   bindings/test.sh             all four languages
+#   bindings/test.sh go python   only these
+set -euo pipefail
+cd "$(dirname "$0")"
+languages=("$@")
+[ ${#languages[@]} -gt 0 ] || languages=(go ruby node python)
+
+for lang in "${languages[@]}"; do
+    printf '\n==> %s binding\n' "$lang"
+    "./$lang/test.sh"
+done
+
+printf '\n==> cross-language check (%s)\n' "${languages[*]}"
+shared=$(mktemp -d)
+trap 'rm -rf "$shared"' EXIT
+for lang in "${languages[@]}"; do
+    "./$lang/cross.sh" write "$shared/keys"
+done
+for lang in "${languages[@]}"; do
+    echo "-- verified by $lang:"
+    "./$lang/cross.sh" verify "$shared/keys"
+done
