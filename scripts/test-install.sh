@@ -44,7 +44,7 @@ cc -std=c11 -Wall -Wextra -Wpedantic -Werror consumer.c -o consumer_static \
     $(pkg-config --static --libs-only-other --libs-only-l codomyrmex_keys | sed 's/-lcodomyrmex_keys//')
 ./consumer_shared
 ./consumer_static
-if ldd ./consumer_static | grep -q codomyrmex; then
+if grep -q codomyrmex <<< "$(ldd ./consumer_static)"; then
     echo "the static consumer loads a shared codomyrmex_keys" >&2; exit 1
 fi
 
@@ -53,7 +53,7 @@ cmake -S cmake -B cmake-build -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=R
 cmake --build cmake-build -j "$(nproc)" >/dev/null
 ./cmake-build/consumer_shared
 ./cmake-build/consumer_static
-ldd ./cmake-build/consumer_shared | grep -q "libcodomyrmex_keys.so.$major => $lib/" || {
+grep -q "libcodomyrmex_keys.so.$major => $lib/" <<< "$(ldd ./cmake-build/consumer_shared)" || {
     echo "the CMake consumer does not load the installed library" >&2; exit 1; }
 
 cd "$root"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust tests (unit, integration, doc,
 # header freshness, CLI), the C tests under ctest against both the shared and
-# the static library, the ABI check, an install with consumers built from
+# the static library, the same under sanitizers and valgrind, the ABI check,
+# an install with consumers built from
 # outside the tree, and the Go, Ruby, Node and Python bindings. Installs what
 # a fresh machine lacks first.
 set -euo pipefail
@@ -19,6 +20,9 @@ build=build/examples-c
 cmake -S examples-c -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+
+stage "memory safety: C tests under ASan + UBSan, and under valgrind"
+scripts/test-memory.sh "$build"
 
 stage "C interface: ABI against the baseline, native libraries of a static link"
 scripts/check-abi.py "${CARGO_TARGET_DIR:-target}/release/libcodomyrmex_keys.so"
