@@ -2,9 +2,8 @@
 # Runs every test of the project: the Rust tests (unit, integration, doc,
 # header freshness, CLI), the C tests under ctest against both the shared and
 # the static library, the same under sanitizers and valgrind, the ABI check,
-# an install with consumers built from
-# outside the tree, and the Go, Ruby, Node and Python bindings. Installs what
-# a fresh machine lacks first.
+# an install with consumers built from outside the tree, and the Go, Ruby,
+# Node and Python bindings. Installs what a fresh machine lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
