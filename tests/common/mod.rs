@@ -148,3 +148,187 @@ pub fn run_in_child(test_name: &str, scenario: &str, env: &[(&str, Option<&Path>
     let output = cmd.output().expect("the test binary can be re-run");
     check_child(test_name, scenario, &output)
 }
+
+// ---------------------------------------------------------------------------
+// Seeded randomness, long runs and self-describing key values (crash,
+// concurrency and hostile-input tests).
+
+/// A small deterministic generator (SplitMix64): the same seed gives the
+/// same sequence on every machine, so a failing run can be replayed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "below(0)");
+        self.next_u64() % n
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        assert!(lo <= hi, "between({lo}, {hi})");
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// The environment variable that replays a seeded test with another seed.
+pub const SEED_ENV: &str = "CODOMYRMEX_SEED";
+
+/// The seed of a randomized test: `CODOMYRMEX_SEED` (decimal, or hex with
+/// `0x`) if set, else `default`. Printed, so a failure can be replayed.
+pub fn test_seed(test: &str, default: u64) -> u64 {
+    let seed = match std::env::var(SEED_ENV) {
+        Ok(text) => {
+            let text = text.trim();
+            match text.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => text.parse(),
+            }
+            .unwrap_or_else(|_| panic!("{SEED_ENV}={text:?} is not a number"))
+        }
+        Err(_) => default,
+    };
+    println!("{test}: seed {seed:#x} (replay with {SEED_ENV}={seed:#x})");
+    seed
+}
+
+/// Whether the long versions of the randomized tests were asked for with
+/// `CODOMYRMEX_LONG=1`.
+pub fn long_run() -> bool {
+    std::env::var("CODOMYRMEX_LONG").is_ok_and(|v| v == "1")
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+const VALUE_MAGIC: &[u8] = b"CMXV:";
+
+/// The shortest value [`tagged_value`] can make for `tag`.
+pub fn tagged_value_min_len(tag: &str) -> usize {
+    VALUE_MAGIC.len() + tag.len() + 1 + 5 + 1
+}
+
+/// A key value that describes itself: `CMXV:<tag>:<len, 5 digits>:` and
+/// then filler bytes that depend on the tag and the length, `len` bytes in
+/// all. [`parse_tagged_value`] recognizes exactly the values made here, so
+/// any prefix, suffix, mix or corruption of them is detected.
+///
+/// `tag` is made of `[A-Za-z0-9._-]`; `len` is at least
+/// [`tagged_value_min_len`] and at most 99999.
+pub fn tagged_value(tag: &str, len: usize) -> Vec<u8> {
+    assert!(
+        tag.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')),
+        "tag {tag:?}"
+    );
+    assert!(
+        (tagged_value_min_len(tag)..=99_999).contains(&len),
+        "length {len} for tag {tag:?}"
+    );
+    let mut value = Vec::with_capacity(len);
+    value.extend_from_slice(VALUE_MAGIC);
+    value.extend_from_slice(tag.as_bytes());
+    value.extend_from_slice(format!(":{len:05}:").as_bytes());
+    let seed = tag.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) ^ (len as u64).rotate_left(40);
+    let mut filler = Rng::new(seed);
+    while value.len() < len {
+        let word = filler.next_u64().to_le_bytes();
+        let take = (len - value.len()).min(8);
+        value.extend_from_slice(&word[..take]);
+    }
+    value
+}
+
+/// The tag of a value made by [`tagged_value`], if `bytes` is exactly such
+/// a value (complete, untorn); otherwise a description of what is wrong.
+pub fn parse_tagged_value(bytes: &[u8]) -> Result<String, String> {
+    let describe = |why: &str| {
+        let shown: String = bytes
+            .iter()
+            .take(48)
+            .flat_map(|b| b.escape_ascii())
+            .map(char::from)
+            .collect();
+        format!("{why} ({} bytes, starting \"{shown}\")", bytes.len())
+    };
+    let rest = bytes
+        .strip_prefix(VALUE_MAGIC)
+        .ok_or_else(|| describe("no magic"))?;
+    let colon = rest
+        .iter()
+        .take(64)
+        .position(|&b| b == b':')
+        .ok_or_else(|| describe("no tag"))?;
+    let tag = std::str::from_utf8(&rest[..colon]).map_err(|_| describe("tag is not text"))?;
+    let len_field = rest
+        .get(colon + 1..colon + 7)
+        .ok_or_else(|| describe("truncated header"))?;
+    let len: usize = std::str::from_utf8(&len_field[..5])
+        .ok()
+        .filter(|_| len_field[5] == b':')
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| describe("bad length field"))?;
+    if len != bytes.len() {
+        return Err(describe(&format!("says {len} bytes")));
+    }
+    if tag.is_empty()
+        || !tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        || len < tagged_value_min_len(tag)
+    {
+        return Err(describe("bad tag"));
+    }
+    if tagged_value(tag, len) != bytes {
+        return Err(describe("content differs from the value of its tag"));
+    }
+    Ok(tag.to_owned())
+}
+
+/// Waits for `child` for at most `limit`; kills it (SIGKILL) and panics
+/// with `what` if it is still running then.
+pub fn wait_with_deadline(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}; killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
