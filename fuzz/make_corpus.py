@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/corpus/<target>/ (deterministic).
+
+Each seed follows the input layout documented at the top of its target in
+fuzz/fuzz_targets/. Run from anywhere: python3 fuzz/make_corpus.py
+"""
+
+import struct
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def u16(n):
+    return struct.pack("<H", n)
+
+
+def u32(n):
+    return struct.pack("<I", n)
+
+
+# ---- key_id: the raw candidate id ----
+
+KEY_ID = {
+    "short": b"a",
+    "mixed": b"Key-1.v2_X",
+    "longest": b"k" * 128,
+    "too-long": b"k" * 129,
+    "hidden": b".hidden",
+    "traversal": b"../etc/passwd",
+    "separator": b"a/b",
+    "non-ascii": "caf\u00e9".encode(),
+    "nul": b"a\x00b",
+}
+
+# ---- hmac_hkdf ----
+
+SHA256, SHA384, SHA512 = b"\x00", b"\x02", b"\x04"
+
+
+def hmac_seed(alg, key, data, compute, verify, stream, hkdf, name):
+    head = alg + bytes([len(key)]) + key + u16(len(data)) + data
+    return head + compute + verify + stream + hkdf + name
+
+
+def hkdf_part(salt, info, okm, flags=0, prk_cap=b"\x02"):
+    return bytes([len(salt)]) + salt + bytes([len(info)]) + info + okm + bytes([flags]) + prk_cap
+
+
+def name_part(name):
+    return bytes([len(name)]) + name
+
+
+HMAC_HKDF = {
+    # RFC 4231 case 2 message; exact capacity; a too-small first finish.
+    "sha256-rfc4231": hmac_seed(
+        SHA256,
+        b"Jefe",
+        b"what do ya want for nothing?",
+        compute=b"\x00\x02",
+        verify=b"\x03\x01\x05",
+        stream=b"\x00\x03\x01\x05\x00\x01",
+        hkdf=hkdf_part(bytes(range(13)), bytes(range(0xF0, 0xFA)), b"\x07\x0a"),
+        name=name_part(b"SHA-384"),
+    ),
+    # A key longer than the block (hashed first), many chunks.
+    "sha512-long-key": hmac_seed(
+        SHA512,
+        b"\xaa" * 131,
+        b"Test Using Larger Than Block-Size Key - Hash Key First",
+        compute=b"\x00\x03\x07",
+        verify=b"\x3f\x07\x20",
+        stream=b"\x01\x08\x00\x07\x01\x40\x00\x02\x03\x01\x03\x09",
+        hkdf=hkdf_part(b"", b"ctx", b"\x04"),
+        name=name_part(b"sha_512"),
+    ),
+    # Empty key and data passed as NULL; size queries with a NULL buffer.
+    "sha384-empty-null": hmac_seed(
+        SHA384,
+        b"",
+        b"",
+        compute=b"\x03\x00",
+        verify=b"\x00\x00\x00",
+        stream=b"\x03\x00\x00",
+        hkdf=hkdf_part(b"", b"", b"\x00", flags=0x03, prk_cap=b"\x00"),
+        name=name_part(b"sha256"),
+    ),
+    # Unknown algorithm values.
+    "unknown-alg": (
+        b"\x07" + u32(0xFFFFFFFF) + b"\x03key" + u16(4) + b"data" + b"\x00\x02" + name_part(b"sha1")
+    ),
+    "alg-zero": b"\x06\x00" + b"\x01k" + u16(1) + b"d" + b"\x00\x02" + name_part(b"sha-"),
+    # Required pointers passed as NULL (flag bits 2-5 with bits 6-7 set).
+    "null-pointers": hmac_seed(
+        SHA256,
+        b"key",
+        b"data",
+        compute=b"\xfc\x02",
+        verify=b"\x00\x00\x00",
+        stream=b"\xd0\x01\x02\x02",
+        hkdf=hkdf_part(b"s", b"i", b"\x01", flags=0xf4),
+        name=name_part(b"SHA384"),
+    ),
+    # Output lengths at and past the HKDF limit.
+    "okm-limits": hmac_seed(
+        SHA256,
+        b"\x0b" * 22,
+        b"x" * 100,
+        compute=b"\x00\x01",
+        verify=b"\x00\x00\x1f",
+        stream=b"\x00\x02\x40\x40\x00",
+        hkdf=hkdf_part(b"salt", b"info", b"\x05"),
+        name=name_part(b"Sha512"),
+    ),
+}
+
+# ---- store_model: opcode byte, then arguments ----
+
+(STORE, CREATE, GENERATE, GET, DELETE, ROTATE, LIST, EXISTS, CURRENT, GET_VERSION,
+ LIST_VERSIONS, PRUNE, TAGGED, VERIFY_TAGGED, HMAC, DERIVE) = range(16)
+A, B, KEY1, AKEY, EMPTY, HIDDEN, TRAVERSAL, SLASH = range(8)
+
+
+def short_key(text):
+    """A 1-3 byte key from "xyz"."""
+    assert 1 <= len(text) <= 3
+    # Length bytes 3, 4, 5 (mod 3: 0, 1, 2) give 1, 2, 3 characters.
+    return bytes([len(text) + 2]) + bytes("xyz".index(c) for c in text)
+
+
+def raw_key(raw):
+    """Up to 48 raw bytes."""
+    for b in range(128, 254):
+        if b % 48 == len(raw) - 1:
+            return bytes([b]) + raw
+    raise ValueError(len(raw))
+
+
+def ops(*steps):
+    return b"".join(bytes(step) if isinstance(step, list) else step for step in steps)
+
+
+STORE_MODEL = {
+    "rotate-prune-tags": ops(
+        [STORE, A], short_key("xy"),
+        [STORE, A], short_key("z"),
+        [TAGGED, A, 0, 3], b"msg",
+        [ROTATE, A], short_key("xyz"),
+        [LIST_VERSIONS, A],
+        [VERIFY_TAGGED, 0, 0, A],
+        [PRUNE, A, 1],
+        [VERIFY_TAGGED, 0, 0, A],
+        [GET_VERSION, A, 1],
+        [GET_VERSION, A, 0],
+        [CURRENT, A],
+        [LIST],
+        [DELETE, A],
+        [EXISTS, A],
+    ),
+    "create-generate": ops(
+        [CREATE, B], raw_key(bytes(range(1, 17))),
+        [CREATE, B], short_key("x"),
+        [GENERATE, KEY1, 31],
+        [GENERATE, KEY1, 31],
+        [GET, KEY1],
+        [HMAC, KEY1, 1, 2], b"hi",
+        [DERIVE, KEY1, 2, 2],
+        [DERIVE, B, 0, 3],
+        [DELETE, KEY1],
+        [GET, KEY1],
+        [LIST],
+    ),
+    "invalid-ids": ops(
+        [STORE, EMPTY], short_key("x"),
+        [CREATE, HIDDEN], short_key("y"),
+        [GET, TRAVERSAL],
+        [DELETE, SLASH],
+        [EXISTS, HIDDEN],
+        [PRUNE, TRAVERSAL, 0],
+        [LIST_VERSIONS, EMPTY],
+        [TAGGED, SLASH, 0, 0],
+    ),
+    "same-bytes": ops(
+        [STORE, AKEY], short_key("x"),
+        [STORE, AKEY], short_key("x"),
+        [ROTATE, AKEY], short_key("x"),
+        [STORE, A], short_key("x"),
+        [PRUNE, AKEY, 2],
+        [LIST_VERSIONS, AKEY],
+        [GET_VERSION, AKEY, 1],
+        [TAGGED, AKEY, 2, 0],
+        [VERIFY_TAGGED, 0, 4, AKEY, 1],
+        [VERIFY_TAGGED, 0x80, 0, A],
+        [LIST],
+    ),
+    "key-lengths": ops(
+        [STORE, A, 254],
+        [ROTATE, A, 255],
+        [STORE, A, 0],
+        [GENERATE, B, 0],
+        [GENERATE, B, 255],
+        [ROTATE, B], short_key("zz"),
+        [PRUNE, B, 5],
+        [CURRENT, B],
+        [GET_VERSION, B, 12],
+    ),
+}
+
+
+def write(target, seeds):
+    out = CORPUS / target
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds.items():
+        (out / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    write("key_id", KEY_ID)
+    write("hmac_hkdf", HMAC_HKDF)
+    write("store_model", STORE_MODEL)
