@@ -3,7 +3,8 @@
 # header freshness, CLI), the C tests under ctest against both the shared and
 # the static library, the same under sanitizers and valgrind, the ABI check,
 # an install with consumers built from outside the tree, and the Go, Ruby,
-# Node and Python bindings. Installs what a fresh machine lacks first.
+# Node and Python bindings, and a short run of every fuzz target. Installs
+# what a fresh machine lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -32,5 +33,8 @@ scripts/test-install.sh
 
 stage "bindings: Go, Ruby, Node, Python, and the cross-language check"
 bindings/test.sh
+
+stage "fuzzing: every target for a bounded time (longer: scripts/fuzz.sh SECONDS)"
+scripts/fuzz.sh 40
 
 stage "all tests passed"
