@@ -273,14 +273,9 @@ pub unsafe extern "C" fn codomyrmex_key_manager_list(
         let km = unsafe { object(km, "km") }?;
         let out = unsafe { OutBuf::new(buf.cast(), cap, out_len, "buf", "out_len") }?;
         let out_count = unsafe { OutParam::new(out_count, "out_count") }?;
-        let ids = km.0.list()?;
-        let mut joined = Vec::with_capacity(ids.iter().map(|id| id.len() + 1).sum());
-        for id in &ids {
-            joined.extend_from_slice(id.as_bytes());
-            joined.push(0);
-        }
+        let (joined, count) = km.0.list_joined()?;
         out.write(&joined)?;
-        out_count.set(ids.len());
+        out_count.set(count);
         Ok(())
     })
 }

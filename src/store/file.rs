@@ -1,11 +1,12 @@
 //! One file of key bytes: read with every check, written atomically and
 //! durably, removed.
 
-use super::MAX_KEY_LEN;
 use super::sys::{Dir, Stat, file_type_name, fstat};
+use super::{MAX_KEY_ID_LEN, MAX_KEY_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, OsStr};
+use std::fmt;
 use std::fs::Permissions;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -22,6 +23,64 @@ pub(super) enum Replace {
     No,
 }
 
+/// A file name built in place: `<prefix><text><suffix>` and a NUL, for a
+/// text of at most [`MAX_KEY_ID_LEN`] bytes with no NUL (a valid key id or
+/// a version number). Building one allocates nothing, so reading a key
+/// costs no allocation besides its bytes.
+pub(super) struct FileName {
+    bytes: [u8; MAX_KEY_ID_LEN + 12],
+    len: usize,
+}
+
+impl FileName {
+    /// `<prefix><text><suffix>`; `text` is cut at the limit (no valid id is
+    /// that long) and must not contain NUL.
+    pub fn new(prefix: &str, text: &str, suffix: &str) -> FileName {
+        let mut name = FileName {
+            bytes: [0; MAX_KEY_ID_LEN + 12],
+            len: 0,
+        };
+        let text = &text.as_bytes()[..text.len().min(MAX_KEY_ID_LEN)];
+        for part in [prefix.as_bytes(), text, suffix.as_bytes()] {
+            // Prefixes and suffixes are a few bytes: this always fits, with
+            // room for the NUL that the zeroed buffer already holds.
+            let end = (name.len + part.len()).min(name.bytes.len() - 1);
+            name.bytes[name.len..end].copy_from_slice(&part[..end - name.len]);
+            name.len = end;
+        }
+        name
+    }
+
+    /// The name as a C string (the bytes up to the first NUL).
+    pub fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.bytes[..=self.len]).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for FileName {
+    type Target = CStr;
+
+    fn deref(&self) -> &CStr {
+        self.as_c_str()
+    }
+}
+
+/// What a file is, for messages: `key 'api'`, `key 'api' version 3`.
+#[derive(Clone, Copy)]
+pub(super) enum Label<'a> {
+    Key(&'a str),
+    Version(&'a str, u32),
+}
+
+impl fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Label::Key(id) => write!(f, "key '{id}'"),
+            Label::Version(id, version) => write!(f, "key '{id}' version {version}"),
+        }
+    }
+}
+
 /// A file holding key bytes (a current key or an older version), its
 /// temporary sibling, and how messages name it.
 pub(super) struct SecretFile<'a> {
@@ -30,15 +89,22 @@ pub(super) struct SecretFile<'a> {
     /// That directory's path, for messages only.
     pub dir_path: &'a Path,
     /// The file's name in `dir`.
-    pub name: CString,
-    /// Name of the temporary file a write goes through; the caller holds
-    /// the key's lock, so no one else writes it.
-    pub temp: CString,
-    /// What the file is, for messages: `key 'api'`, `key 'api' version 3`.
-    pub label: String,
+    pub name: FileName,
+    /// What the file is, for messages; also gives the temporary's name.
+    pub label: Label<'a>,
 }
 
 impl SecretFile<'_> {
+    /// Name of the temporary file a write goes through: `.<id>.key.tmp`,
+    /// `.<version>.tmp`. The caller holds the key's lock, so no one else
+    /// writes it.
+    pub fn temp(&self) -> FileName {
+        match self.label {
+            Label::Key(id) => FileName::new(".", id, ".key.tmp"),
+            Label::Version(_, version) => FileName::new(".", &version.to_string(), ".tmp"),
+        }
+    }
+
     /// The file's path, for messages.
     pub fn path(&self) -> PathBuf {
         join(self.dir_path, &self.name)
@@ -150,14 +216,15 @@ impl SecretFile<'_> {
     /// directory flushed. A temporary file left by a killed writer is
     /// replaced. On error the file is unchanged and the temporary removed.
     pub fn write(&self, bytes: &[u8], replace: Replace) -> Result<()> {
-        let mut temp = match self.dir.create_new(&self.temp, FILE_MODE) {
+        let temp_name = self.temp();
+        let mut temp = match self.dir.create_new(&temp_name, FILE_MODE) {
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                remove_if_present(self.dir, self.dir_path, &self.temp)?;
-                self.dir.create_new(&self.temp, FILE_MODE)
+                remove_if_present(self.dir, self.dir_path, &temp_name)?;
+                self.dir.create_new(&temp_name, FILE_MODE)
             }
             other => other,
         }
-        .map_err(|err| Error::io("cannot create", &join(self.dir_path, &self.temp), &err))?;
+        .map_err(|err| Error::io("cannot create", &join(self.dir_path, &temp_name), &err))?;
         let written = temp
             // The umask may have narrowed the mode; make it exactly 0600.
             .set_permissions(Permissions::from_mode(FILE_MODE))
@@ -165,20 +232,20 @@ impl SecretFile<'_> {
             .and_then(|()| temp.sync_data());
         drop(temp);
         let committed = written
-            .map_err(|err| Error::io("cannot write", &join(self.dir_path, &self.temp), &err))
-            .and_then(|()| self.rename_into_place(replace));
+            .map_err(|err| Error::io("cannot write", &join(self.dir_path, &temp_name), &err))
+            .and_then(|()| self.rename_into_place(&temp_name, replace));
         if committed.is_err() {
             // Best effort: the failure being reported matters more.
-            let _ = self.dir.unlink(&self.temp);
+            let _ = self.dir.unlink(&temp_name);
             return committed;
         }
         sync_dir(self.dir, self.dir_path)
     }
 
-    fn rename_into_place(&self, replace: Replace) -> Result<()> {
+    fn rename_into_place(&self, temp: &CStr, replace: Replace) -> Result<()> {
         let renamed = match replace {
-            Replace::Yes => self.dir.rename(&self.temp, &self.name),
-            Replace::No => self.dir.rename_noreplace(&self.temp, &self.name),
+            Replace::Yes => self.dir.rename(temp, &self.name),
+            Replace::No => self.dir.rename_noreplace(temp, &self.name),
         };
         renamed.map_err(|err| match err.raw_os_error() {
             Some(libc::EEXIST) => Error::new(

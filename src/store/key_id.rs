@@ -7,6 +7,18 @@ use crate::error::{Error, ErrorKind, Result};
 /// The longest key id, in bytes.
 pub const MAX_KEY_ID_LEN: usize = 128;
 
+/// Whether `key_id` follows the key-id rule. This is the rule itself;
+/// [`validate_key_id`] only adds the explanation of a failure.
+pub(crate) fn is_valid_key_id(key_id: &[u8]) -> bool {
+    (1..=MAX_KEY_ID_LEN).contains(&key_id.len())
+        && key_id[0] != b'.'
+        && key_id.iter().copied().all(is_key_id_byte)
+}
+
+fn is_key_id_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
 /// Checks `key_id` against the key-id rule and returns it as text.
 ///
 /// # Errors
@@ -15,37 +27,35 @@ pub const MAX_KEY_ID_LEN: usize = 128;
 /// but ASCII letters, digits, `.`, `_` and `-` (so no `/`, `\`, NUL, space
 /// or non-ASCII byte).
 pub fn validate_key_id(key_id: &[u8]) -> Result<&str> {
+    if is_valid_key_id(key_id) {
+        // The rule admits ASCII only, so this cannot fail.
+        if let Ok(text) = std::str::from_utf8(key_id) {
+            return Ok(text);
+        }
+    }
     let problem = if key_id.is_empty() {
-        Some("it is empty".to_string())
+        "it is empty".to_string()
     } else if key_id.len() > MAX_KEY_ID_LEN {
-        Some(format!(
+        format!(
             "it has {} bytes, the limit is {MAX_KEY_ID_LEN}",
             key_id.len()
-        ))
+        )
     } else if key_id[0] == b'.' {
-        Some("it starts with '.'".to_string())
+        "it starts with '.'".to_string()
     } else {
-        key_id
+        let at = key_id
             .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
-            .map(|at| {
-                format!(
-                    "byte {at} ('{}') is not one of A-Z a-z 0-9 . _ -",
-                    key_id[at].escape_ascii()
-                )
-            })
+            .position(|&b| !is_key_id_byte(b))
+            .unwrap_or_default();
+        format!(
+            "byte {at} ('{}') is not one of A-Z a-z 0-9 . _ -",
+            key_id[at].escape_ascii()
+        )
     };
-    match (problem, std::str::from_utf8(key_id)) {
-        (None, Ok(text)) => Ok(text),
-        (problem, _) => Err(Error::new(
-            ErrorKind::InvalidKeyId,
-            format!(
-                "invalid key id \"{}\": {}",
-                shown(key_id),
-                problem.unwrap_or_else(|| "it is not text".to_string())
-            ),
-        )),
-    }
+    Err(Error::new(
+        ErrorKind::InvalidKeyId,
+        format!("invalid key id \"{}\": {problem}", shown(key_id)),
+    ))
 }
 
 /// The id as it may appear in a message: escaped, at most 64 bytes shown.

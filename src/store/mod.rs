@@ -22,6 +22,7 @@ mod sys;
 mod tagged;
 mod versions;
 
+use key_id::is_valid_key_id;
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
 pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
@@ -31,7 +32,7 @@ use crate::hkdf::{check_okm_len, hkdf_derive};
 use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 use crate::random::random_bytes;
 use crate::secret::SecretBytes;
-use file::{Replace, SecretFile, remove_if_present, sync_dir};
+use file::{FileName, Label, Replace, SecretFile, remove_if_present, sync_dir};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -253,7 +254,7 @@ impl KeyManager {
         self.dir
             .unlink(&file.name)
             .map_err(|err| Error::io("cannot remove", &file.path(), &err))?;
-        remove_if_present(&self.dir, &self.path, &file.temp)?;
+        remove_if_present(&self.dir, &self.path, &file.temp())?;
         sync_dir(&self.dir, &self.path)?;
         self.remove_versions(key_id)
     }
@@ -265,16 +266,42 @@ impl KeyManager {
     /// # Errors
     /// [`ErrorKind::Io`] if the directory cannot be read.
     pub fn list(&self) -> Result<Vec<String>> {
-        let mut ids = Vec::new();
+        let (joined, count) = self.list_joined()?;
+        let mut ids = Vec::with_capacity(count);
+        ids.extend(
+            joined
+                .split(|&b| b == 0)
+                .take(count)
+                .map(|id| String::from_utf8_lossy(id).into_owned()),
+        );
+        Ok(ids)
+    }
+
+    /// [`KeyManager::list`] as the C interface returns it: the ids sorted,
+    /// each followed by a NUL byte, in one buffer; and their number.
+    ///
+    /// The ids are gathered into one buffer (no allocation per id) and
+    /// sorted by their first 16 bytes as one integer, which decides every
+    /// comparison of ids up to 16 bytes long.
+    pub(crate) fn list_joined(&self) -> Result<(Vec<u8>, usize)> {
+        /// An id in `names`: its first 16 bytes big-endian (zero-padded, so
+        /// a shorter id sorts first), where it starts, its length.
+        struct Entry {
+            prefix: u128,
+            start: usize,
+            len: usize,
+        }
+        let mut names = Vec::new();
+        let mut entries = Vec::new();
         let mut stat_error = None;
         self.dir
             .for_each_entry(|name, d_type| {
                 let Some(id) = name.strip_suffix(b".key") else {
                     return;
                 };
-                let Ok(id) = validate_key_id(id) else {
+                if !is_valid_key_id(id) {
                     return;
-                };
+                }
                 let regular = match d_type {
                     libc::DT_REG => true,
                     libc::DT_UNKNOWN => {
@@ -290,15 +317,29 @@ impl KeyManager {
                     _ => false,
                 };
                 if regular {
-                    ids.push(id.to_owned());
+                    let mut prefix = [0u8; 16];
+                    let head = id.len().min(16);
+                    prefix[..head].copy_from_slice(&id[..head]);
+                    entries.push(Entry {
+                        prefix: u128::from_be_bytes(prefix),
+                        start: names.len(),
+                        len: id.len(),
+                    });
+                    names.extend_from_slice(id);
                 }
             })
             .map_err(|err| Error::io("cannot list key directory", &self.path, &err))?;
         if let Some(err) = stat_error {
             return Err(Error::io("cannot list key directory", &self.path, &err));
         }
-        ids.sort_unstable();
-        Ok(ids)
+        let id = |e: &Entry| &names[e.start..e.start + e.len];
+        entries.sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix).then_with(|| id(a).cmp(id(b))));
+        let mut joined = Vec::with_capacity(names.len() + entries.len());
+        for entry in &entries {
+            joined.extend_from_slice(id(entry));
+            joined.push(0);
+        }
+        Ok((joined, entries.len()))
     }
 
     /// Stores `new_key` as the next version of `key_id` and returns the key
@@ -558,20 +599,14 @@ impl KeyManager {
         Ok(TaggedVerifier::new(check))
     }
 
-    /// The key file of `key_id`, after checking the id.
-    fn key_file<'a>(&'a self, key_id: &str) -> Result<SecretFile<'a>> {
+    /// The key file of `key_id`, after checking the id. Allocates nothing.
+    fn key_file<'a>(&'a self, key_id: &'a str) -> Result<SecretFile<'a>> {
         let id = validate_key_id(key_id.as_bytes())?;
-        // A valid id has no NUL byte, so neither name can fail.
-        let name = |text: String| {
-            CString::new(text)
-                .map_err(|_| Error::new(ErrorKind::InvalidKeyId, "key id contains a NUL byte"))
-        };
         Ok(SecretFile {
             dir: &self.dir,
             dir_path: &self.path,
-            name: name(format!("{id}.key"))?,
-            temp: name(format!(".{id}.key.tmp"))?,
-            label: format!("key '{id}'"),
+            name: FileName::new("", id, ".key"),
+            label: Label::Key(id),
         })
     }
 

@@ -14,6 +14,11 @@ use std::os::unix::fs::PermissionsExt;
 const OPEN_FLAGS: libc::c_int =
     libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
 
+/// Bytes of directory entries one `getdents64` call may return: 64 KiB,
+/// about 1,500 keys per call, and below the size at which the allocator
+/// maps fresh pages for every listing.
+pub(crate) const LISTING_BUF_BYTES: usize = 64 * 1024;
+
 /// What `fstat` says about an open file or a directory entry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stat {
@@ -262,8 +267,11 @@ impl Dir {
         // A fresh descriptor: its own read position, so concurrent listings
         // of one directory cannot disturb each other.
         let listing = self.open_dir(c".")?;
-        // u64 elements keep the records 8-byte aligned, as the kernel writes them.
-        let mut buf = vec![0u64; 32 * 1024 / 8];
+        // u64 elements keep the records 8-byte aligned, as the kernel writes
+        // them. Left uninitialised: only what the kernel wrote is read.
+        let mut buf: Vec<std::mem::MaybeUninit<u64>> = Vec::with_capacity(LISTING_BUF_BYTES / 8);
+        // SAFETY: MaybeUninit needs no initialisation.
+        unsafe { buf.set_len(LISTING_BUF_BYTES / 8) };
         loop {
             let buf_bytes = buf.len() * 8;
             // SAFETY: `buf` is a writable region of `buf_bytes` bytes.

@@ -5,7 +5,7 @@
 //! the records (see [`current_version`]), so a rotation commits with the
 //! single rename of the key file and a crash never leaves a lost version.
 
-use super::file::{Replace, SecretFile, join, remove_if_present, sync_dir};
+use super::file::{FileName, Label, Replace, SecretFile, join, remove_if_present, sync_dir};
 use super::sys::{Dir, effective_uid};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
@@ -60,15 +60,11 @@ impl Versions {
 
     /// The record file of `version`.
     pub fn file(&self, version: u32) -> SecretFile<'_> {
-        // Digits only, so neither name can contain a NUL byte.
-        let name = CString::new(version.to_string()).unwrap_or_default();
-        let temp = CString::new(format!(".{version}.tmp")).unwrap_or_default();
         SecretFile {
             dir: &self.dir,
             dir_path: &self.path,
-            name,
-            temp,
-            label: format!("key '{}' version {version}", self.id),
+            name: FileName::new("", &version.to_string(), ""),
+            label: Label::Version(&self.id, version),
         }
     }
 
