@@ -1081,30 +1081,41 @@ fn stale_temp_files_left_under_a_restrictive_umask_are_replaced() {
 /// Leaves the half-made entry `what` in a directory holding key "k"
 /// (version 1, never rotated), as a kill at that instant does, then checks
 /// that a new key manager can still store and rotate.
+///
+/// The library creates the lock file and the version directories under a
+/// temporary name, sets their mode, then renames them into place; a kill
+/// before the rename leaves only the temporary, with the umask's mode.
 fn half_created_scenario(what: &str) {
     let dir = become_restricted_user();
     let km = KeyManager::open(&dir).unwrap();
     km.store("k", b"version one").unwrap();
     drop(km);
-    match what {
-        // A kill inside KeyManager::open, between creating the lock file
-        // and setting its mode.
-        "lock" => leave_half_created(&dir.join(".lock"), false),
-        // A kill inside the first rotation, between mkdir and chmod of
-        // `.versions`.
+    let leftover = match what {
+        // A kill inside KeyManager::open, before the lock file got its mode.
+        "lock" => {
+            std::fs::remove_file(dir.join(".lock")).unwrap();
+            let leftover = dir.join(".lock.4242.0.tmp");
+            leave_half_created(&leftover, false);
+            leftover
+        }
+        // A kill inside the first rotation, before `.versions` got its mode.
         "versions" => {
-            std::fs::create_dir(dir.join(".versions")).unwrap();
-            leave_half_created(&dir.join(".versions"), true);
+            let leftover = dir.join(".versions.4242.0.tmp");
+            std::fs::create_dir(&leftover).unwrap();
+            leave_half_created(&leftover, true);
+            leftover
         }
         // The same for `.versions/k`, after `.versions` was made.
         "versions-id" => {
             std::fs::create_dir(dir.join(".versions")).unwrap();
             std::fs::set_permissions(dir.join(".versions"), Permissions::from_mode(0o700)).unwrap();
-            std::fs::create_dir(dir.join(".versions/k")).unwrap();
-            leave_half_created(&dir.join(".versions/k"), true);
+            let leftover = dir.join(".versions/k.4242.0.tmp");
+            std::fs::create_dir(&leftover).unwrap();
+            leave_half_created(&leftover, true);
+            leftover
         }
         other => panic!("unknown scenario {other}"),
-    }
+    };
     let km = KeyManager::open(&dir).unwrap();
     assert_eq!(km.get("k").unwrap().as_bytes(), b"version one");
     assert_eq!(km.list_versions("k").unwrap(), [1]);
@@ -1117,10 +1128,28 @@ fn half_created_scenario(what: &str) {
     assert_eq!(km.list_versions("k").unwrap(), [1, 2]);
     assert_eq!(km.get_version("k", 1).unwrap().as_bytes(), b"version one");
     assert_eq!(km.get("k").unwrap().as_bytes(), b"version two");
+    assert_eq!(
+        km.list().unwrap(),
+        ["k", "other"],
+        "the leftover is not listed"
+    );
+    assert!(leftover.exists(), "the leftover is left alone");
+    for entry in [
+        dir.join(".lock"),
+        dir.join(".versions"),
+        dir.join(".versions/k"),
+    ] {
+        let mode = std::fs::metadata(&entry).unwrap().permissions().mode() & 0o777;
+        let expected = if entry.ends_with(".lock") {
+            0o600
+        } else {
+            0o700
+        };
+        assert_eq!(mode, expected, "{} has its exact mode", entry.display());
+    }
 }
 
 #[test]
-#[ignore = "library bug: a kill between creating .lock and fchmod under umask 0277 leaves it 0400; every later write of a non-root user fails with EACCES"]
 fn half_created_lock_file_blocks_no_write() {
     let name = "half_created_lock_file_blocks_no_write";
     if child_scenario().as_deref() == Some("half-lock") {
@@ -1131,7 +1160,6 @@ fn half_created_lock_file_blocks_no_write() {
 }
 
 #[test]
-#[ignore = "library bug: a kill between mkdir .versions and its chmod under umask 0277 leaves it 0500; every later rotation of a non-root user fails with EACCES"]
 fn half_created_versions_dir_blocks_no_write() {
     let name = "half_created_versions_dir_blocks_no_write";
     if child_scenario().as_deref() == Some("half-versions") {
@@ -1142,7 +1170,6 @@ fn half_created_versions_dir_blocks_no_write() {
 }
 
 #[test]
-#[ignore = "library bug: a kill between mkdir .versions/<id> and its chmod under umask 0277 leaves it 0500; every later rotation of that key by a non-root user fails with EACCES"]
 fn half_created_key_versions_dir_blocks_no_write() {
     let name = "half_created_key_versions_dir_blocks_no_write";
     if child_scenario().as_deref() == Some("half-versions-id") {

@@ -113,6 +113,12 @@ impl SecretFile<'_> {
     /// Reads the file, refusing one that is not a private regular file of
     /// 1 to [`MAX_KEY_LEN`] bytes owned by `uid`; `None` if it is absent.
     pub fn read(&self, uid: u32) -> Result<Option<SecretBytes>> {
+        Ok(self.read_identified(uid)?.map(|(bytes, _)| bytes))
+    }
+
+    /// [`SecretFile::read`], also returning which file was read (device and
+    /// inode), so a caller can tell whether the name still refers to it.
+    pub fn read_identified(&self, uid: u32) -> Result<Option<(SecretBytes, (u64, u64))>> {
         let mut file = match self.dir.open_read(&self.name) {
             Ok(file) => file,
             Err(err) => {
@@ -141,7 +147,17 @@ impl SecretFile<'_> {
                 Error::io("cannot read", &self.path(), &err)
             }
         })?;
-        Ok(Some(bytes))
+        Ok(Some((bytes, st.identity)))
+    }
+
+    /// Whether the name still refers to the file `identity` (it was not
+    /// replaced or removed since that file was read).
+    pub fn still_names(&self, identity: (u64, u64)) -> Result<bool> {
+        match self.dir.stat_at(&self.name) {
+            Ok(st) => Ok(st.identity == identity),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(Error::io("cannot inspect", &self.path(), &err)),
+        }
     }
 
     /// Refuses a file that is not a private regular file of a valid size.

@@ -38,7 +38,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use sys::{Dir, LockMode, effective_uid};
+use sys::{Dir, effective_uid};
 use tagged::split_tag;
 use versions::{Versions, current_version, same_bytes};
 
@@ -91,6 +91,8 @@ struct Current {
     /// Whether `.versions/<id>/<version>` exists.
     recorded: bool,
     versions: Option<Versions>,
+    /// The recorded version numbers, ascending, read with the rest.
+    numbers: Vec<u32>,
 }
 
 impl KeyManager {
@@ -180,7 +182,7 @@ impl KeyManager {
     pub fn create(&self, key_id: &str, key: &[u8]) -> Result<()> {
         let file = self.key_file(key_id)?;
         check_key_len(key)?;
-        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let _lock = self.lock(key_id)?;
         self.create_locked(key_id, &file, key)
     }
 
@@ -196,7 +198,7 @@ impl KeyManager {
         }
         let mut key = SecretBytes::zeroed(key_len);
         random_bytes(key.as_mut_bytes())?;
-        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let _lock = self.lock(key_id)?;
         self.create_locked(key_id, &file, &key)
     }
 
@@ -240,7 +242,7 @@ impl KeyManager {
     /// [`ErrorKind::Io`].
     pub fn delete(&self, key_id: &str) -> Result<()> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let _lock = self.lock(key_id)?;
         match self.dir.stat_at(&file.name) {
             Ok(st) if st.file_type() == libc::S_IFDIR => return Err(file.wrong_type(&st)),
             Ok(_) => {}
@@ -249,6 +251,12 @@ impl KeyManager {
             }
             Err(err) => return Err(Error::io("cannot inspect", &file.path(), &err)),
         }
+        // Refuse version records that could not be removed before changing
+        // anything.
+        let versions = Versions::open(&self.dir, &self.path, key_id, false)?;
+        if let Some(versions) = &versions {
+            versions.check_removable()?;
+        }
         // Removing the key file is the commit point: from here on the key
         // does not exist, whatever happens to the rest.
         self.dir
@@ -256,7 +264,10 @@ impl KeyManager {
             .map_err(|err| Error::io("cannot remove", &file.path(), &err))?;
         remove_if_present(&self.dir, &self.path, &file.temp())?;
         sync_dir(&self.dir, &self.path)?;
-        self.remove_versions(key_id)
+        match versions {
+            Some(versions) => versions.remove_all(&self.dir, &self.path),
+            None => Ok(()),
+        }
     }
 
     /// The ids of all keys, sorted bytewise ascending. Only entries named
@@ -403,7 +414,8 @@ impl KeyManager {
         info: &[u8],
         okm: &mut [u8],
     ) -> Result<()> {
-        // Arguments first: a bad length is reported even for a missing key.
+        // Arguments first, in order: the id, then the length, then the disk.
+        validate_key_id(key_id.as_bytes())?;
         check_okm_len(alg, okm.len())?;
         hkdf_derive(alg, &self.get(key_id)?, salt, info, okm)
     }
@@ -414,7 +426,6 @@ impl KeyManager {
     /// As [`KeyManager::get`].
     pub fn current_version(&self, key_id: &str) -> Result<u32> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Shared)?;
         Ok(self.current_or_not_found(key_id, &file)?.version)
     }
 
@@ -425,12 +436,8 @@ impl KeyManager {
     /// As [`KeyManager::get`].
     pub fn list_versions(&self, key_id: &str) -> Result<Vec<u32>> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
-        let mut numbers = match &current.versions {
-            Some(versions) => versions.numbers()?,
-            None => Vec::new(),
-        };
+        let mut numbers = current.numbers;
         numbers.retain(|&n| n < current.version);
         numbers.push(current.version);
         Ok(numbers)
@@ -443,7 +450,6 @@ impl KeyManager {
     /// never made or has been pruned; otherwise as [`KeyManager::get`].
     pub fn get_version(&self, key_id: &str, version: u32) -> Result<SecretBytes> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
         Self::version_bytes(current, version)?.ok_or_else(|| {
             Error::new(
@@ -468,14 +474,18 @@ impl KeyManager {
                 "keep_newest is 0: the current version is always kept, so it must be at least 1",
             ));
         }
-        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let _lock = self.lock(key_id)?;
         let current = self.current_or_not_found(key_id, &file)?;
         let Some(versions) = &current.versions else {
             return Ok(());
         };
         let oldest_kept = current.version.saturating_sub(keep_newest - 1);
-        let mut doomed = versions.numbers()?;
-        doomed.retain(|&n| n < oldest_kept);
+        let doomed: Vec<u32> = current
+            .numbers
+            .iter()
+            .copied()
+            .filter(|&n| n < oldest_kept)
+            .collect();
         if doomed.is_empty() {
             return Ok(());
         }
@@ -515,6 +525,7 @@ impl KeyManager {
         info: &[u8],
         okm: &mut [u8],
     ) -> Result<()> {
+        validate_key_id(key_id.as_bytes())?;
         check_okm_len(alg, okm.len())?;
         hkdf_derive(alg, &self.get_version(key_id, version)?, salt, info, okm)
     }
@@ -539,7 +550,6 @@ impl KeyManager {
     /// As [`KeyManager::get`].
     pub fn hmac_tagged_stream(&self, key_id: &str, alg: HashAlg) -> Result<TaggedHmacStream> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
         Ok(TaggedHmacStream::new(
             current.version,
@@ -581,7 +591,6 @@ impl KeyManager {
         tag: &[u8],
     ) -> Result<TaggedVerifier> {
         let file = self.key_file(key_id)?;
-        let _lock = self.lock(key_id, LockMode::Shared)?;
         let current = self.current_or_not_found(key_id, &file)?;
         let check = match split_tag(tag, alg) {
             Ok((version, mac)) => {
@@ -610,53 +619,64 @@ impl KeyManager {
         })
     }
 
-    /// Locks `key_id` against writers (shared) or everyone (exclusive), in
-    /// this and every other process, until the guard is dropped. Readers in
-    /// a directory where the lock file cannot be created (read-only) go
-    /// without: no one can write there either.
-    fn lock(&self, key_id: &str, mode: LockMode) -> Result<Option<File>> {
-        match self
-            .dir
-            .lock(LOCK_FILE, LOCK_FILE_MODE, lock_slot(key_id), mode)
-        {
-            Ok(file) => Ok(Some(file)),
-            Err(err)
-                if matches!(mode, LockMode::Shared)
-                    && matches!(
-                        err.raw_os_error(),
-                        Some(libc::EROFS | libc::EACCES | libc::EPERM)
-                    ) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(Error::io("cannot lock", &self.path.join(".lock"), &err)),
-        }
+    /// Serializes writers of `key_id` across threads and processes until
+    /// the guard is dropped. Readers take no lock.
+    fn lock(&self, key_id: &str) -> Result<File> {
+        self.dir
+            .lock(LOCK_FILE, LOCK_FILE_MODE, lock_slot(key_id))
+            .map_err(|err| Error::io("cannot lock", &self.path.join(".lock"), &err))
     }
 
     /// The current key and its version number; `None` if the key does not
-    /// exist. The caller holds the key's lock.
+    /// exist.
+    ///
+    /// Takes no lock. The number follows from the key file and the highest
+    /// record, read one after the other; a rotation commits by replacing the
+    /// key file, so if the key file still is the one read at the end, the
+    /// pair was consistent. Otherwise (a writer committed meanwhile) it is
+    /// read again.
     fn current(&self, key_id: &str, file: &SecretFile<'_>) -> Result<Option<Current>> {
-        let Some(bytes) = file.read(self.uid)? else {
-            return Ok(None);
-        };
-        let versions = Versions::open(&self.dir, &self.path, key_id, false)?;
-        let highest = match &versions {
-            Some(versions) => match versions.numbers()?.last() {
-                Some(&number) => versions.read(number)?.map(|record| (number, record)),
-                None => None,
-            },
-            None => None,
-        };
-        let (version, recorded) = current_version(
-            &bytes,
-            highest.as_ref().map(|(n, record)| (*n, record.as_bytes())),
-        )?;
-        Ok(Some(Current {
-            bytes,
-            version,
-            recorded,
-            versions,
-        }))
+        const ATTEMPTS: usize = 100;
+        for _ in 0..ATTEMPTS {
+            let Some((bytes, identity)) = file.read_identified(self.uid)? else {
+                return Ok(None);
+            };
+            let versions = Versions::open(&self.dir, &self.path, key_id, false)?;
+            let numbers = match versions.as_ref().map(Versions::numbers) {
+                Some(Ok(numbers)) => numbers,
+                None => Vec::new(),
+                // The records vanished with a delete since the key was read.
+                Some(Err(_)) if !file.still_names(identity)? => continue,
+                Some(Err(err)) => return Err(err),
+            };
+            let highest = match (&versions, numbers.last()) {
+                (Some(versions), Some(&number)) => match versions.read(number)? {
+                    Some(record) => Some((number, record)),
+                    // Pruned since it was listed: look again.
+                    None => continue,
+                },
+                _ => None,
+            };
+            let (version, recorded) = current_version(
+                &bytes,
+                highest.as_ref().map(|(n, record)| (*n, record.as_bytes())),
+            )?;
+            if file.still_names(identity)? {
+                return Ok(Some(Current {
+                    bytes,
+                    version,
+                    recorded,
+                    versions,
+                    numbers,
+                }));
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "key '{key_id}' changed {ATTEMPTS} times while its version was read; try again"
+            ),
+        ))
     }
 
     fn current_or_not_found(&self, key_id: &str, file: &SecretFile<'_>) -> Result<Current> {
@@ -686,7 +706,7 @@ impl KeyManager {
     ) -> Result<Option<SecretBytes>> {
         let file = self.key_file(key_id)?;
         check_key_len(new_key)?;
-        let _lock = self.lock(key_id, LockMode::Exclusive)?;
+        let _lock = self.lock(key_id)?;
         let Some(current) = self.current(key_id, &file)? else {
             self.remove_versions(key_id)?;
             file.write(new_key, Replace::Yes)?;

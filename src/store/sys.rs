@@ -2,11 +2,11 @@
 //! relative to a directory descriptor opened once. Nothing here knows about
 //! keys; every function returns the raw `io::Error`.
 
-use std::ffi::CStr;
-use std::fs::{File, Permissions};
+use std::ffi::{CStr, CString};
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Flags for every open of an existing entry: never follow a symbolic link,
 /// never leak into a child process, never block on a FIFO, never become a
@@ -26,6 +26,8 @@ pub(crate) struct Stat {
     pub uid: u32,
     pub nlink: u64,
     pub size: u64,
+    /// Device and inode: which file this is.
+    pub identity: (u64, u64),
 }
 
 impl Stat {
@@ -35,6 +37,7 @@ impl Stat {
             uid: st.st_uid,
             nlink: st.st_nlink,
             size: u64::try_from(st.st_size).unwrap_or(0),
+            identity: (st.st_dev, st.st_ino),
         }
     }
 
@@ -149,24 +152,59 @@ impl Dir {
     }
 
     /// Opens `name` for reading and writing; if it is absent, creates it
-    /// with exactly `mode` (whatever the umask).
+    /// with exactly `mode` (see [`Dir::create_exact`]).
     pub fn open_or_create(&self, name: &CStr, mode: u32) -> io::Result<File> {
         loop {
             match self.open_file(name, libc::O_RDWR | OPEN_FLAGS, 0) {
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
                 opened => return opened,
             }
-            let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | OPEN_FLAGS;
-            match self.open_file(name, flags, mode) {
-                Ok(file) => {
-                    file.set_permissions(Permissions::from_mode(mode))?;
-                    return Ok(file);
-                }
-                // Created by someone else in between: open theirs.
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(err) => return Err(err),
+            match self.create_exact(name, Entry::File, mode) {
+                // Created here or by someone else in between: open it.
+                Err(err) if err.kind() != io::ErrorKind::AlreadyExists => return Err(err),
+                _ => {}
             }
         }
+    }
+
+    /// Creates `name` (an empty file or a directory) with exactly `mode`,
+    /// whatever the umask, and atomically: it is made under a temporary name,
+    /// given its mode, then renamed into place, so no instant — and no kill —
+    /// leaves `name` with the umask's mode. `EEXIST` if `name` exists.
+    pub fn create_exact(&self, name: &CStr, entry: Entry, mode: u32) -> io::Result<()> {
+        static TEMPS: AtomicU64 = AtomicU64::new(0);
+        let temp = CString::new(format!(
+            "{}.{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            TEMPS.fetch_add(1, Ordering::Relaxed)
+        ))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        match entry {
+            Entry::File => {
+                let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | OPEN_FLAGS;
+                drop(self.open_file(&temp, flags, mode)?);
+            }
+            // SAFETY: `temp` is NUL-terminated.
+            Entry::Directory => {
+                check(unsafe { libc::mkdirat(self.0.as_raw_fd(), temp.as_ptr(), mode) })
+                    .map(drop)?
+            }
+        }
+        let placed = self
+            .chmod_at(&temp, mode)
+            .and_then(|()| self.rename_noreplace(&temp, name));
+        if placed.is_err() {
+            // Best effort: the failure being reported matters more.
+            // SAFETY: `temp` is NUL-terminated.
+            let flags = if matches!(entry, Entry::Directory) {
+                libc::AT_REMOVEDIR
+            } else {
+                0
+            };
+            unsafe { libc::unlinkat(self.0.as_raw_fd(), temp.as_ptr(), flags) };
+        }
+        placed
     }
 
     fn open_file(&self, name: &CStr, flags: libc::c_int, mode: u32) -> io::Result<File> {
@@ -193,12 +231,6 @@ impl Dir {
         })?;
         // SAFETY: fstatat succeeded, so `st` is initialised.
         Ok(Stat::from_raw(&unsafe { st.assume_init() }))
-    }
-
-    /// Creates the subdirectory `name` with `mode` (narrowed by the umask).
-    pub fn mkdir(&self, name: &CStr, mode: u32) -> io::Result<()> {
-        // SAFETY: `name` is NUL-terminated.
-        check(unsafe { libc::mkdirat(self.0.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
     }
 
     /// Sets the permission bits of the entry `name` (which must not be a
@@ -300,24 +332,19 @@ impl Dir {
     }
 
     /// Locks byte `slot` of the lock file `name` (created with `file_mode` if
-    /// absent) —
-    /// exclusively for a writer, shared for a reader — and holds the lock
-    /// until the returned file is dropped.
+    /// absent) exclusively, and holds the lock until the returned file is
+    /// dropped.
     ///
     /// Open-file-description locks (`F_OFD_SETLKW`) exclude other threads as
     /// well as other processes, because every call opens its own
     /// description; different slots do not exclude each other. Where the
     /// kernel or file system lacks them, the whole file is locked with
     /// `flock`.
-    pub fn lock(&self, name: &CStr, file_mode: u32, slot: u32, mode: LockMode) -> io::Result<File> {
+    pub fn lock(&self, name: &CStr, file_mode: u32, slot: u32) -> io::Result<File> {
         let file = self.open_or_create(name, file_mode)?;
-        let (fcntl_type, flock_op) = match mode {
-            LockMode::Exclusive => (libc::F_WRLCK, libc::LOCK_EX),
-            LockMode::Shared => (libc::F_RDLCK, libc::LOCK_SH),
-        };
         // SAFETY: an all-zero `flock` is a valid value; fields are set below.
         let mut range: libc::flock = unsafe { std::mem::zeroed() };
-        range.l_type = fcntl_type as libc::c_short;
+        range.l_type = libc::F_WRLCK as libc::c_short;
         range.l_whence = libc::SEEK_SET as libc::c_short;
         range.l_start = libc::off_t::from(slot);
         range.l_len = 1;
@@ -328,7 +355,7 @@ impl Dir {
             Ok(_) => Ok(file),
             Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
                 // SAFETY: plain system call on an owned descriptor.
-                retry(|| check(unsafe { libc::flock(file.as_raw_fd(), flock_op) }))?;
+                retry(|| check(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }))?;
                 Ok(file)
             }
             Err(err) => Err(err),
@@ -336,11 +363,11 @@ impl Dir {
     }
 }
 
-/// How a lock is held: writers exclude everyone, readers only writers.
+/// A kind of directory entry to create.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum LockMode {
-    Exclusive,
-    Shared,
+pub(crate) enum Entry {
+    File,
+    Directory,
 }
 
 /// Splits a `getdents64` buffer into `(name, d_type)` records.

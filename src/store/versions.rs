@@ -6,7 +6,7 @@
 //! single rename of the key file and a crash never leaves a lost version.
 
 use super::file::{FileName, Label, Replace, SecretFile, join, remove_if_present, sync_dir};
-use super::sys::{Dir, effective_uid};
+use super::sys::{Dir, Entry, effective_uid};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
 use std::ffi::{CStr, CString};
@@ -78,16 +78,45 @@ impl Versions {
         self.file(version).write(bytes, Replace::Yes)
     }
 
-    /// Removes the records of `versions` and makes that durable.
+    /// Removes the records of `versions` and makes that durable. Checks
+    /// first that each can be removed, so that a refusal removes none.
     pub fn remove(&self, versions: &[u32]) -> Result<()> {
-        for &version in versions {
-            remove_if_present(&self.dir, &self.path, &self.file(version).name)?;
+        let files: Vec<SecretFile<'_>> = versions.iter().map(|&v| self.file(v)).collect();
+        for file in &files {
+            self.check_removable_entry(&file.name)?;
+        }
+        for file in &files {
+            remove_if_present(&self.dir, &self.path, &file.name)?;
         }
         sync_dir(&self.dir, &self.path)
     }
 
-    /// Removes every record (and any write in progress) and the directory.
-    pub fn remove_all(self, root: &Dir, root_path: &Path) -> Result<()> {
+    /// Fails, changing nothing, if an entry of the directory could not be
+    /// removed by [`Versions::remove_all`] (a subdirectory, say).
+    pub fn check_removable(&self) -> Result<()> {
+        for name in self.entry_names()? {
+            self.check_removable_entry(&name)?;
+        }
+        Ok(())
+    }
+
+    fn check_removable_entry(&self, name: &CStr) -> Result<()> {
+        match self.dir.stat_at(name) {
+            Ok(st) if st.file_type() == libc::S_IFDIR => Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "'{}' is a directory where a version record belongs; nothing was removed",
+                    join(&self.path, name).display()
+                ),
+            )),
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                Err(Error::io("cannot inspect", &join(&self.path, name), &err))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn entry_names(&self) -> Result<Vec<CString>> {
         let mut names = Vec::new();
         self.dir
             .for_each_entry(|name, _| {
@@ -96,7 +125,12 @@ impl Versions {
                 }
             })
             .map_err(|err| Error::io("cannot list versions in", &self.path, &err))?;
-        for name in &names {
+        Ok(names)
+    }
+
+    /// Removes every record (and any write in progress) and the directory.
+    pub fn remove_all(self, root: &Dir, root_path: &Path) -> Result<()> {
+        for name in &self.entry_names()? {
             remove_if_present(&self.dir, &self.path, name)?;
         }
         let parent_path = join(root_path, VERSIONS_DIR);
@@ -170,15 +204,11 @@ fn open_private_dir(
     let dir = match parent.open_dir(name) {
         Ok(dir) => dir,
         Err(err) if err.kind() == io::ErrorKind::NotFound && create => {
-            match parent.mkdir(name, DIR_MODE) {
-                // Only this process knows the directory yet: set its mode
-                // exactly before opening it (mkdir's is narrowed by the
-                // umask, possibly so far that it could not be opened).
-                Ok(()) => parent
-                    .chmod_at(name, DIR_MODE)
-                    .map_err(|err| Error::io("cannot set mode 0700 on", &path, &err))?,
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(err) => return Err(Error::io("cannot create", &path, &err)),
+            match parent.create_exact(name, Entry::Directory, DIR_MODE) {
+                Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(Error::io("cannot create", &path, &err));
+                }
+                _ => {}
             }
             let dir = parent
                 .open_dir(name)
