@@ -5,6 +5,7 @@
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
+use crate::secret::scrubbed;
 use ::hmac::EagerHash;
 use hkdf::Hkdf;
 use sha2::{Sha256, Sha384, Sha512};
@@ -12,9 +13,12 @@ use std::fmt;
 use zeroize::Zeroize;
 
 /// A pseudorandom key from [`hkdf_extract`]: HashLen bytes, wiped on drop.
+///
+/// The bytes live on the heap, so moving a `Prk` copies a pointer, never
+/// the key.
 #[derive(Clone)]
 pub struct Prk {
-    bytes: [u8; MAX_DIGEST_LEN],
+    bytes: Box<[u8; MAX_DIGEST_LEN]>,
     len: usize,
 }
 
@@ -72,11 +76,11 @@ pub fn hkdf_derive(
     okm: &mut [u8],
 ) -> Result<()> {
     check_okm_len(alg, okm.len())?;
-    match alg {
+    scrubbed(|| match alg {
         HashAlg::Sha256 => derive_with::<Sha256>(ikm, salt, info, okm),
         HashAlg::Sha384 => derive_with::<Sha384>(ikm, salt, info, okm),
         HashAlg::Sha512 => derive_with::<Sha512>(ikm, salt, info, okm),
-    }
+    });
     Ok(())
 }
 
@@ -91,16 +95,21 @@ fn derive_with<D: EagerHash>(ikm: &[u8], salt: &[u8], info: &[u8], okm: &mut [u8
 /// salt).
 pub fn hkdf_extract(alg: HashAlg, salt: &[u8], ikm: &[u8]) -> Prk {
     let mut prk = Prk {
-        bytes: [0; MAX_DIGEST_LEN],
+        bytes: Box::new([0; MAX_DIGEST_LEN]),
         len: alg.digest_len(),
     };
-    let out = &mut prk.bytes[..prk.len];
-    match alg {
+    hkdf_extract_into(alg, salt, ikm, &mut prk.bytes[..prk.len]);
+    prk
+}
+
+/// HKDF-Extract into `out`, which must be exactly HashLen bytes (the C
+/// interface writes the PRK straight into the caller's buffer).
+pub(crate) fn hkdf_extract_into(alg: HashAlg, salt: &[u8], ikm: &[u8], out: &mut [u8]) {
+    scrubbed(|| match alg {
         HashAlg::Sha256 => extract_with::<Sha256>(salt, ikm, out),
         HashAlg::Sha384 => extract_with::<Sha384>(salt, ikm, out),
         HashAlg::Sha512 => extract_with::<Sha512>(salt, ikm, out),
-    }
-    prk
+    });
 }
 
 fn extract_with<D: EagerHash>(salt: &[u8], ikm: &[u8], out: &mut [u8]) {
@@ -128,11 +137,11 @@ pub fn hkdf_expand(alg: HashAlg, prk: &[u8], info: &[u8], okm: &mut [u8]) -> Res
         ));
     }
     check_okm_len(alg, okm.len())?;
-    match alg {
+    scrubbed(|| match alg {
         HashAlg::Sha256 => expand_with::<Sha256>(prk, info, okm),
         HashAlg::Sha384 => expand_with::<Sha384>(prk, info, okm),
         HashAlg::Sha512 => expand_with::<Sha512>(prk, info, okm),
-    }
+    });
     Ok(())
 }
 

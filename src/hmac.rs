@@ -2,10 +2,12 @@
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
+use crate::secret::scrubbed;
 use ::hmac::Hmac;
 use hkdf::HmacImpl;
 use sha2::{Sha256, Sha384, Sha512};
 use std::fmt;
+use std::mem::ManuallyDrop;
 use subtle::ConstantTimeEq;
 
 /// An HMAC value: 32, 48 or 64 bytes depending on the algorithm.
@@ -133,9 +135,11 @@ impl State {
 
 /// HMAC of `data` under `key` (any length, including 0).
 pub fn hmac(alg: HashAlg, key: &[u8], data: &[u8]) -> Mac {
-    let mut state = State::new(alg, key);
-    state.update(data);
-    state.finalize()
+    scrubbed(|| {
+        let mut state = State::new(alg, key);
+        state.update(data);
+        state.finalize()
+    })
 }
 
 /// Checks `mac` against the HMAC of `data` under `key`, in constant time in
@@ -183,36 +187,46 @@ fn expected_name(mac: &Mac) -> &'static str {
 /// [`finish_verify`](HmacStream::finish_verify) return the stream to its
 /// keyed start, so one stream serves many messages under the same key. All
 /// state is wiped when the stream is dropped.
+///
+/// The state lives on the heap, so moving a stream copies a pointer, never
+/// the keyed state.
+pub struct HmacStream(Box<StreamState>);
+
+/// The keyed start and the running state of a stream.
 #[derive(Clone)]
-pub struct HmacStream {
-    keyed: State,
-    running: State,
+struct StreamState {
+    // Dropped by hand, so that the whole block can be zeroed afterwards.
+    keyed: ManuallyDrop<State>,
+    running: ManuallyDrop<State>,
 }
 
 impl HmacStream {
     /// A stream keyed with `key` (any length, including 0).
     pub fn new(alg: HashAlg, key: &[u8]) -> HmacStream {
-        let keyed = State::new(alg, key);
-        HmacStream {
-            running: keyed.clone(),
-            keyed,
-        }
+        HmacStream(scrubbed(|| {
+            let keyed = State::new(alg, key);
+            Box::new(StreamState {
+                running: ManuallyDrop::new(keyed.clone()),
+                keyed: ManuallyDrop::new(keyed),
+            })
+        }))
     }
 
     /// The algorithm of this stream.
     pub fn alg(&self) -> HashAlg {
-        self.keyed.alg()
+        self.0.keyed.alg()
     }
 
     /// Feeds `data` to the MAC.
     pub fn update(&mut self, data: &[u8]) {
-        self.running.update(data);
+        scrubbed(|| self.0.running.update(data));
     }
 
     /// The MAC of everything fed since the last finish; the stream starts
     /// over under the same key.
     pub fn finish(&mut self) -> Mac {
-        std::mem::replace(&mut self.running, self.keyed.clone()).finalize()
+        let state = &mut *self.0;
+        scrubbed(|| std::mem::replace(&mut *state.running, (*state.keyed).clone()).finalize())
     }
 
     /// Checks `mac` against [`finish`](HmacStream::finish) in constant time;
@@ -223,6 +237,26 @@ impl HmacStream {
     /// length.
     pub fn finish_verify(&mut self, mac: &[u8]) -> Result<()> {
         check_mac(&self.finish(), mac)
+    }
+}
+
+impl Clone for HmacStream {
+    fn clone(&self) -> HmacStream {
+        HmacStream(scrubbed(|| Box::new((*self.0).clone())))
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        // SAFETY: each state is dropped exactly once, here (as ManuallyDrop,
+        // nothing else drops them). Then every byte of the block is zeroed,
+        // padding and the unused tail of a state smaller than the largest
+        // included: it holds no pointer, and nothing reads it after.
+        unsafe {
+            ManuallyDrop::drop(&mut self.keyed);
+            ManuallyDrop::drop(&mut self.running);
+            zeroize::zeroize_flat_type(self);
+        }
     }
 }
 

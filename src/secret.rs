@@ -53,3 +53,39 @@ impl fmt::Debug for SecretBytes {
         write!(f, "SecretBytes([redacted; {}])", self.0.len())
     }
 }
+
+/// Bytes of stack below the caller that [`scrubbed`] overwrites: more than
+/// the deepest call of the HMAC, SHA-2 and HKDF code it wraps uses (about
+/// 2 KiB optimised; unoptimised builds use several times that).
+const SCRUB_BYTES: usize = if cfg!(debug_assertions) {
+    32 * 1024
+} else {
+    4 * 1024
+};
+
+/// Runs `work` in a stack frame of its own, then overwrites with zeros the
+/// stack it used. The HMAC, SHA-2 and HKDF crates keep keyed state, padded
+/// key blocks and PRKs in local variables they do not wipe, and Rust leaves
+/// copies behind when it moves values; this clears them before returning.
+#[inline(always)]
+pub(crate) fn scrubbed<T>(work: impl FnOnce() -> T) -> T {
+    let result = in_own_frame(work);
+    wipe_stack_below();
+    result
+}
+
+#[inline(never)]
+fn in_own_frame<T>(work: impl FnOnce() -> T) -> T {
+    work()
+}
+
+/// Zeroes [`SCRUB_BYTES`] of stack: this function's frame starts where the
+/// frame of the call that just returned started.
+#[inline(never)]
+fn wipe_stack_below() {
+    let mut area = std::mem::MaybeUninit::<[u8; SCRUB_BYTES]>::uninit();
+    // SAFETY: writes zeros into this local only.
+    unsafe { area.as_mut_ptr().write_bytes(0, 1) };
+    // The compiler must assume the zeros are read, so it cannot drop them.
+    std::hint::black_box(&mut area);
+}

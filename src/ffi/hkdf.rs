@@ -5,7 +5,7 @@ use super::boundary::guard;
 use super::ptr::{OutBuf, input, output};
 use super::status::codomyrmex_status;
 use crate::alg::HashAlg;
-use crate::hkdf::{hkdf_derive, hkdf_expand, hkdf_extract};
+use crate::hkdf::{hkdf_derive, hkdf_expand, hkdf_extract_into};
 
 /// HKDF-`alg` (RFC 5869 extract then expand) of `ikm` with `salt` and
 /// `info`, filling `okm_out` with exactly `okm_len` bytes.
@@ -69,9 +69,10 @@ pub unsafe extern "C" fn codomyrmex_hkdf_extract(
         // SAFETY (all three): forwarded from the caller.
         let salt = unsafe { input(salt, salt_len, "salt") }?;
         let ikm = unsafe { input(ikm, ikm_len, "ikm") }?;
-        let mut out = unsafe { OutBuf::new(prk_out, prk_cap, prk_len, "prk_out", "prk_len") }?;
-        out.reserve(alg.digest_len())?;
-        out.write(hkdf_extract(alg, salt, ikm).as_bytes())
+        let out = unsafe { OutBuf::new(prk_out, prk_cap, prk_len, "prk_out", "prk_len") }?;
+        out.write_with(alg.digest_len(), |prk| {
+            hkdf_extract_into(alg, salt, ikm, prk)
+        })
     })
 }
 

@@ -189,6 +189,21 @@ impl<'a, T: Copy> OutBuf<'a, T> {
         Failure::from(err)
     }
 
+    /// Lets `fill` write exactly `len` items straight into the caller's
+    /// buffer and sets `*out_len`, or fails as [`OutBuf::reserve`] without
+    /// calling it. For secrets that must not pass through a copy.
+    pub fn write_with(mut self, len: usize, fill: impl FnOnce(&mut [T])) -> Result<(), Failure> {
+        self.reserve(len)?;
+        if len > 0 {
+            // SAFETY: `len <= cap` and `cap > 0`, so `out` is non-NULL and
+            // valid for `len` writable items, not aliased (the caller's
+            // promise).
+            fill(unsafe { std::slice::from_raw_parts_mut(self.out, len) });
+        }
+        *self.out_len = len;
+        Ok(())
+    }
+
     /// Copies `items` out and sets `*out_len`, or fails as [`OutBuf::reserve`].
     pub fn write(mut self, items: &[T]) -> Result<(), Failure> {
         self.reserve(items.len())?;
