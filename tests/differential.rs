@@ -1,15 +1,18 @@
 //! Differential property tests: our HMAC and HKDF (safe API, streaming and
 //! the C functions) against the independent implementation in `ring`.
 
+mod common;
+
 use codomyrmex_keys::ffi::hkdf::{
     codomyrmex_hkdf_derive, codomyrmex_hkdf_expand, codomyrmex_hkdf_extract,
 };
-use codomyrmex_keys::ffi::hmac::{codomyrmex_hmac_compute, codomyrmex_hmac_verify};
+use codomyrmex_keys::ffi::hmac::codomyrmex_hmac_verify;
 use codomyrmex_keys::ffi::status::codomyrmex_status::*;
 use codomyrmex_keys::{
     ErrorKind, HashAlg, HmacStream, MAX_DIGEST_LEN, hkdf_derive, hkdf_expand, hkdf_extract, hmac,
     hmac_verify,
 };
+use common::c_hmac;
 use proptest::prelude::*;
 
 const CASES: u32 = 256;
@@ -59,26 +62,6 @@ fn ring_hkdf(alg: HashAlg, ikm: &[u8], salt: &[u8], info: &[u8], len: usize) -> 
     // as HashLen zero bytes: exactly RFC 5869's "no salt".
     let prk = ring::hkdf::Salt::new(ring_hkdf_alg(alg), salt).extract(ikm);
     ring_expand(&prk, info, len)
-}
-
-fn c_hmac(alg: HashAlg, key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut out = [0u8; MAX_DIGEST_LEN];
-    let mut len = 0usize;
-    // SAFETY: every pointer is valid for the length passed with it.
-    let status = unsafe {
-        codomyrmex_hmac_compute(
-            alg.value(),
-            key.as_ptr(),
-            key.len(),
-            data.as_ptr(),
-            data.len(),
-            out.as_mut_ptr(),
-            out.len(),
-            &mut len,
-        )
-    };
-    assert_eq!(status, CODOMYRMEX_OK);
-    out[..len].to_vec()
 }
 
 fn any_alg() -> impl Strategy<Value = HashAlg> {
@@ -141,7 +124,7 @@ proptest! {
         let expected = ring_hmac(alg, &key, &data);
         let mac = hmac(alg, &key, &data);
         prop_assert_eq!(mac.as_bytes(), &expected[..]);
-        prop_assert_eq!(c_hmac(alg, &key, &data), expected.clone());
+        prop_assert_eq!(c_hmac(alg.value(), &key, &data), expected.clone());
 
         prop_assert!(hmac_verify(alg, &key, &data, &expected).is_ok());
         // SAFETY: every pointer is valid for the length passed with it.

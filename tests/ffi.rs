@@ -33,7 +33,7 @@ use codomyrmex_keys::ffi::library::{
 };
 use codomyrmex_keys::ffi::status::codomyrmex_status::{self, *};
 use codomyrmex_keys::{HashAlg, hkdf_derive, hmac};
-use common::snapshot;
+use common::{c_hmac, snapshot};
 use std::ffi::{CStr, CString, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -105,27 +105,6 @@ fn provoke_unsupported_algorithm() -> codomyrmex_status {
             &mut len,
         )
     }
-}
-
-/// Computes an HMAC through the C one-shot function.
-fn c_hmac(alg: codomyrmex_hash_alg, key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut out = [0u8; CODOMYRMEX_MAX_DIGEST_LEN];
-    let mut len = 0usize;
-    // SAFETY: every pointer is valid for the length passed with it.
-    let status = unsafe {
-        codomyrmex_hmac_compute(
-            alg,
-            key.as_ptr(),
-            key.len(),
-            data.as_ptr(),
-            data.len(),
-            out.as_mut_ptr(),
-            out.len(),
-            &mut len,
-        )
-    };
-    assert_eq!(status, CODOMYRMEX_OK);
-    out[..len].to_vec()
 }
 
 // ---------------------------------------------------------------------------

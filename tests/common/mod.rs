@@ -32,6 +32,30 @@ pub fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// An HMAC computed through the C one-shot function, `alg` given as its C
+/// value; the call must succeed.
+pub fn c_hmac(alg: u32, key: &[u8], data: &[u8]) -> Vec<u8> {
+    use codomyrmex_keys::ffi::hmac::codomyrmex_hmac_compute;
+    use codomyrmex_keys::ffi::status::codomyrmex_status;
+    let mut out = [0u8; codomyrmex_keys::MAX_DIGEST_LEN];
+    let mut len = 0usize;
+    // SAFETY: every pointer is valid for the length passed with it.
+    let status = unsafe {
+        codomyrmex_hmac_compute(
+            alg,
+            key.as_ptr(),
+            key.len(),
+            data.as_ptr(),
+            data.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut len,
+        )
+    };
+    assert_eq!(status, codomyrmex_status::CODOMYRMEX_OK);
+    out[..len].to_vec()
+}
+
 /// Lowercase hex of `bytes`, for readable assertion messages.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
