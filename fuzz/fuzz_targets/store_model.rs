@@ -433,9 +433,12 @@ impl Run<'_> {
                 let (id, alg) = (r.id(), r.alg());
                 let okm_len = r.okm_len(alg);
                 self.trace.push(format!("derive({id:?}, {alg}, {okm_len})"));
-                // The output length is checked first, before the key id.
+                // The key id is checked first, then the output length, then
+                // the store.
                 let max = 255 * alg.digest_len();
-                let expected = if (1..=max).contains(&okm_len) {
+                let expected = if let Err(invalid) = check_id(id) {
+                    Err(invalid)
+                } else if (1..=max).contains(&okm_len) {
                     self.model.current(id).and_then(|key| {
                         let mut okm = vec![0; okm_len];
                         kind(hkdf_derive(alg, key, b"salt", b"info", &mut okm)).map(|()| okm)
