@@ -168,6 +168,16 @@ fn print_events(events: &[String]) {
     }
 }
 
+/// Sets its flag when dropped, also when a panic unwinds: threads waiting
+/// for the flag then stop, and the test fails instead of hanging.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The threads one process runs: `writers` threads of `writer` and
 /// `readers` threads of `reader`, each returning its events.
 struct Team {
@@ -218,6 +228,7 @@ fn run_threads(
                 reader(km, &name, &mut rng, stop)
             }));
         }
+        let stop_readers_guard = SetOnDrop(&stop_readers);
         let mut events: Vec<String> = handles
             .into_iter()
             .flat_map(|h| h.join().expect("writer thread"))
@@ -225,7 +236,7 @@ fn run_threads(
         while !done.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(2));
         }
-        stop_readers.store(true, Ordering::SeqCst);
+        drop(stop_readers_guard);
         events.extend(
             reader_handles
                 .into_iter()
@@ -413,9 +424,10 @@ fn rotations_and_stores_from_threads_and_processes_keep_one_version_chain() {
                 Some(&barrier),
             )
         });
+        let done_guard = SetOnDrop(&done);
         children.go();
         let events = children.finish();
-        done.store(true, Ordering::SeqCst);
+        drop(done_guard);
         let mut all = threads.join().unwrap();
         all.extend(events);
         all
@@ -698,9 +710,10 @@ fn deletes_and_creates_racing_writers_and_readers_expose_only_whole_values() {
                 Some(&barrier),
             )
         });
+        let done_guard = SetOnDrop(&done);
         children.go();
         let events = children.finish();
-        done.store(true, Ordering::SeqCst);
+        drop(done_guard);
         let mut all = threads.join().unwrap();
         all.extend(events);
         all

@@ -81,6 +81,14 @@ impl fmt::Display for Label<'_> {
     }
 }
 
+/// A file that was read, kept open: while it is open its inode cannot be
+/// freed and given to another file, so comparing device and inode numbers
+/// tells whether a name still refers to it.
+pub(super) struct OpenedFile {
+    identity: (u64, u64),
+    _open: std::fs::File,
+}
+
 /// A file holding key bytes (a current key or an older version), its
 /// temporary sibling, and how messages name it.
 pub(super) struct SecretFile<'a> {
@@ -116,9 +124,9 @@ impl SecretFile<'_> {
         Ok(self.read_identified(uid)?.map(|(bytes, _)| bytes))
     }
 
-    /// [`SecretFile::read`], also returning which file was read (device and
-    /// inode), so a caller can tell whether the name still refers to it.
-    pub fn read_identified(&self, uid: u32) -> Result<Option<(SecretBytes, (u64, u64))>> {
+    /// [`SecretFile::read`], also returning the file read, still open, so a
+    /// caller can tell whether the name still refers to it.
+    pub fn read_identified(&self, uid: u32) -> Result<Option<(SecretBytes, OpenedFile)>> {
         let mut file = match self.dir.open_read(&self.name) {
             Ok(file) => file,
             Err(err) => {
@@ -147,14 +155,20 @@ impl SecretFile<'_> {
                 Error::io("cannot read", &self.path(), &err)
             }
         })?;
-        Ok(Some((bytes, st.identity)))
+        Ok(Some((
+            bytes,
+            OpenedFile {
+                identity: st.identity,
+                _open: file,
+            },
+        )))
     }
 
-    /// Whether the name still refers to the file `identity` (it was not
-    /// replaced or removed since that file was read).
-    pub fn still_names(&self, identity: (u64, u64)) -> Result<bool> {
+    /// Whether the name still refers to `opened` (it was not replaced or
+    /// removed since that file was read).
+    pub fn still_names(&self, opened: &OpenedFile) -> Result<bool> {
         match self.dir.stat_at(&self.name) {
-            Ok(st) => Ok(st.identity == identity),
+            Ok(st) => Ok(st.identity == opened.identity),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(err) => Err(Error::io("cannot inspect", &self.path(), &err)),
         }

@@ -634,11 +634,12 @@ impl KeyManager {
     /// record, read one after the other; a rotation commits by replacing the
     /// key file, so if the key file still is the one read at the end, the
     /// pair was consistent. Otherwise (a writer committed meanwhile) it is
-    /// read again.
+    /// read again. The key file stays open meanwhile, so its inode number
+    /// cannot pass to a file created after a delete.
     fn current(&self, key_id: &str, file: &SecretFile<'_>) -> Result<Option<Current>> {
         const ATTEMPTS: usize = 100;
         for _ in 0..ATTEMPTS {
-            let Some((bytes, identity)) = file.read_identified(self.uid)? else {
+            let Some((bytes, opened)) = file.read_identified(self.uid)? else {
                 return Ok(None);
             };
             let versions = Versions::open(&self.dir, &self.path, key_id, false)?;
@@ -646,7 +647,7 @@ impl KeyManager {
                 Some(Ok(numbers)) => numbers,
                 None => Vec::new(),
                 // The records vanished with a delete since the key was read.
-                Some(Err(_)) if !file.still_names(identity)? => continue,
+                Some(Err(_)) if !file.still_names(&opened)? => continue,
                 Some(Err(err)) => return Err(err),
             };
             let highest = match (&versions, numbers.last()) {
@@ -661,7 +662,7 @@ impl KeyManager {
                 &bytes,
                 highest.as_ref().map(|(n, record)| (*n, record.as_bytes())),
             )?;
-            if file.still_names(identity)? {
+            if file.still_names(&opened)? {
                 return Ok(Some(Current {
                     bytes,
                     version,
