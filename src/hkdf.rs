@@ -4,7 +4,7 @@
 //! It is not a password hash: it does nothing to slow down guessing.
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Argument, Error, Result};
 use crate::secret::scrubbed;
 use ::hmac::EagerHash;
 use hkdf::Hkdf;
@@ -50,10 +50,10 @@ pub(crate) fn check_okm_len(alg: HashAlg, okm_len: usize) -> Result<()> {
     if (1..=max_okm_len(alg)).contains(&okm_len) {
         Ok(())
     } else {
-        Err(Error::new(
-            ErrorKind::InvalidArgument,
+        Err(Error::invalid(
+            Argument::OutputLength,
             format!(
-                "okm_len {okm_len} is out of range: HKDF-{} output is 1 to {} bytes",
+                "output length {okm_len} is out of range: HKDF-{} output is 1 to {} bytes",
                 alg.name().to_ascii_uppercase(),
                 max_okm_len(alg)
             ),
@@ -66,7 +66,7 @@ pub(crate) fn check_okm_len(alg: HashAlg, okm_len: usize) -> Result<()> {
 /// (HashLen zero bytes, as RFC 5869 defines).
 ///
 /// # Errors
-/// [`ErrorKind::InvalidArgument`] if `okm` is empty or longer than
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) if `okm` is empty or longer than
 /// 255 × HashLen; `okm` is then left untouched.
 pub fn hkdf_derive(
     alg: HashAlg,
@@ -122,14 +122,14 @@ fn extract_with<D: EagerHash>(salt: &[u8], ikm: &[u8], out: &mut [u8]) {
 /// HashLen bytes) and `info`.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidArgument`] if `prk` is shorter than HashLen or `okm`
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) if `prk` is shorter than HashLen or `okm`
 /// has a length out of range; `okm` is then left untouched.
 pub fn hkdf_expand(alg: HashAlg, prk: &[u8], info: &[u8], okm: &mut [u8]) -> Result<()> {
     if prk.len() < alg.digest_len() {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
+        return Err(Error::invalid(
+            Argument::Prk,
             format!(
-                "prk_len {} is too short: HKDF-{} needs a PRK of at least {} bytes",
+                "PRK length {} is too short: HKDF-{} needs a PRK of at least {} bytes",
                 prk.len(),
                 alg.name().to_ascii_uppercase(),
                 alg.digest_len()
@@ -185,10 +185,10 @@ mod tests {
     fn lengths_out_of_range_are_refused_and_leave_output_alone() {
         let mut okm = [7u8; 8161];
         let err = hkdf_derive(HashAlg::Sha256, b"k", b"", b"", &mut okm).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
         assert!(okm.iter().all(|&b| b == 7));
         let err = hkdf_expand(HashAlg::Sha256, &[1; 31], b"", &mut okm[..32]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
         assert!(hkdf_derive(HashAlg::Sha256, b"k", b"", b"", &mut []).is_err());
     }
 }

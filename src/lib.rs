@@ -11,8 +11,9 @@
 //! let dir = std::env::temp_dir().join(format!("codomyrmex-doc-{}", std::process::id()));
 //! let keys = KeyManager::open(&dir)?;
 //! keys.generate("api", 32)?;
-//! let mac = keys.hmac("api", HashAlg::Sha256, b"hello")?;
-//! keys.hmac_verify("api", HashAlg::Sha256, b"hello", mac.as_bytes())?;
+//! let api = keys.key("api")?;
+//! let mac = api.hmac(HashAlg::Sha256, b"hello")?;
+//! api.hmac_verify(HashAlg::Sha256, b"hello", mac.as_bytes())?;
 //!
 //! let key = keys.get("api")?;
 //! assert!(hmac_verify(HashAlg::Sha256, &key, b"hello", mac.as_bytes()).is_ok());
@@ -26,25 +27,32 @@
 //! arguments, calls them and maps their errors to status codes.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod alg;
 mod error;
 mod hkdf;
+#[allow(unsafe_code)]
 mod hmac;
 mod random;
+#[allow(unsafe_code)]
 mod secret;
 mod store;
+#[allow(unsafe_code)]
+mod sys;
 
+#[allow(unsafe_code)]
 pub mod ffi;
 
 pub use crate::alg::{HashAlg, MAX_DIGEST_LEN};
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::error::{Argument, Error, ErrorKind, Result, Status};
 pub use crate::hkdf::{Prk, hkdf_derive, hkdf_expand, hkdf_extract};
 pub use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 pub use crate::random::random_bytes;
 pub use crate::secret::SecretBytes;
 pub use crate::store::{
-    KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, TAG_OVERHEAD, TaggedHmacStream, TaggedMac,
-    TaggedVerifier, default_key_dir, validate_key_id,
+    DEFAULT_LOCK_TIMEOUT, KEY_DIR_ENV, Key, KeyManager, Location, MAX_KEY_ID_LEN, MAX_KEY_LEN,
+    OpenOptions, TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier, Version, Versions,
+    default_key_dir, validate_key_id,
 };

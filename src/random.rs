@@ -1,7 +1,8 @@
 //! The operating system's CSPRNG.
 
-use crate::error::{Error, ErrorKind, Result, describe_os_error};
-use std::io;
+use crate::error::{Error, ErrorKind, Result, describe_errno};
+use rustix::io::Errno;
+use rustix::rand::{GetRandomFlags, getrandom};
 
 /// Fills `buf` from the operating system's CSPRNG (`getrandom(2)`).
 ///
@@ -11,20 +12,17 @@ use std::io;
 pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
-        let rest = &mut buf[filled..];
-        // SAFETY: `rest` is a valid, writable region of `rest.len()` bytes.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
+        match getrandom(&mut buf[filled..], GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(errno) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("getrandom failed: {}", describe_errno(errno)),
+                )
+                .with_errno(errno));
             }
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!("getrandom failed: {}", describe_os_error(&err)),
-            ));
         }
-        filled += n.unsigned_abs();
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Hash algorithm values and names.
 
+use super::args::{Args, c_str, out_param};
 use super::boundary::{guard, guard_value};
-use super::ptr::{OutParam, c_str};
-use super::status::codomyrmex_status;
+use super::status::{Failure, codomyrmex_status};
 use crate::alg::HashAlg;
 use std::ffi::c_char;
 
@@ -24,6 +24,11 @@ const _: () = assert!(CODOMYRMEX_SHA256 == HashAlg::Sha256.value());
 const _: () = assert!(CODOMYRMEX_SHA384 == HashAlg::Sha384.value());
 const _: () = assert!(CODOMYRMEX_SHA512 == HashAlg::Sha512.value());
 
+/// The algorithm with C value `alg`.
+pub(crate) fn hash_alg(alg: codomyrmex_hash_alg) -> Result<HashAlg, Failure> {
+    Ok(HashAlg::from_value(alg)?)
+}
+
 /// Parses an algorithm name: `"sha256"`, `"sha384"`, `"sha512"` in any
 /// letter case, also with `-` or `_` after `sha` (`"SHA-256"`).
 ///
@@ -38,11 +43,9 @@ pub unsafe extern "C" fn codomyrmex_hash_alg_from_name(
     name: *const c_char,
     out_alg: *mut codomyrmex_hash_alg,
 ) -> codomyrmex_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let name = unsafe { c_str(name, "name") }?;
-        // SAFETY: forwarded from the caller.
-        let out_alg = unsafe { OutParam::new(out_alg, "out_alg") }?;
+    guard(|args: &mut Args| {
+        let name = c_str!(args, name);
+        let out_alg = out_param!(args, out_alg);
         // Invalid UTF-8 cannot name an algorithm; the lossy text still
         // shows the caller what was passed.
         let alg = HashAlg::from_name(&String::from_utf8_lossy(name.to_bytes()))?;

@@ -1,10 +1,10 @@
 //! HMAC: one-shot, verify, and the streaming `codomyrmex_hmac` object.
 
-use super::alg::codomyrmex_hash_alg;
-use super::boundary::{guard, guard_value};
-use super::ptr::{OutBuf, OutParam, input, object_mut};
+use super::alg::{codomyrmex_hash_alg, hash_alg};
+use super::args::{handle_mut, input, out_buf, out_param};
+use super::boundary::guard;
+use super::handle::{Handle, free_handle};
 use super::status::codomyrmex_status;
-use crate::alg::HashAlg;
 use crate::hmac::{HmacStream, hmac, hmac_verify};
 
 /// A streaming HMAC: created by `codomyrmex_hmac_new`, fed by
@@ -12,20 +12,27 @@ use crate::hmac::{HmacStream, hmac, hmac_verify};
 /// `codomyrmex_hmac_finish_verify`, released by `codomyrmex_hmac_free`.
 /// Opaque. Use it from one thread at a time.
 #[allow(non_camel_case_types)]
-pub struct codomyrmex_hmac(HmacStream);
+pub struct codomyrmex_hmac {
+    _private: [u8; 0],
+}
+
+impl Handle for codomyrmex_hmac {
+    type Target = HmacStream;
+}
 
 /// Computes HMAC-`alg` of `data` under `key` (any length, 0 included) into
-/// `mac_out`.
+/// `out`.
 ///
-/// On success `*mac_len` is the digest length (32, 48 or 64; at most
-/// `CODOMYRMEX_MAX_DIGEST_LEN`). If `mac_cap` is smaller, returns
-/// `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*mac_len` set to the length needed
-/// and `mac_out` untouched; `mac_out` may be NULL when `mac_cap` is 0.
-/// `(NULL, 0)` is an empty key or message. Other errors:
-/// `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`.
+/// On success `*out_len` is the digest length (32, 48 or 64; at most
+/// `CODOMYRMEX_MAX_DIGEST_LEN`). If `out_cap` is smaller, returns
+/// `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_len` set to the length needed
+/// and `out` untouched; `out` may be NULL when `out_cap` is 0. `(NULL, 0)`
+/// is an empty key or message. Other errors:
+/// `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`,
+/// `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`out` overlaps an input).
 ///
 /// # Safety
-/// Each non-NULL pointer must be valid for its length; `mac_len` must be
+/// Each non-NULL pointer must be valid for its length; `out_len` must be
 /// NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn codomyrmex_hmac_compute(
@@ -34,16 +41,15 @@ pub unsafe extern "C" fn codomyrmex_hmac_compute(
     key_len: usize,
     data: *const u8,
     data_len: usize,
-    mac_out: *mut u8,
-    mac_cap: usize,
-    mac_len: *mut usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
 ) -> codomyrmex_status {
-    guard(|| {
-        let alg = HashAlg::from_value(alg)?;
-        // SAFETY (all three): forwarded from the caller.
-        let key = unsafe { input(key, key_len, "key") }?;
-        let data = unsafe { input(data, data_len, "data") }?;
-        let mut out = unsafe { OutBuf::new(mac_out, mac_cap, mac_len, "mac_out", "mac_len") }?;
+    guard(|args| {
+        let alg = hash_alg(alg)?;
+        let key = input!(args, key, key_len);
+        let data = input!(args, data, data_len);
+        let mut out = out_buf!(args, out, out_cap, out_len);
         out.reserve(alg.digest_len())?;
         out.write(hmac(alg, key, data).as_bytes())
     })
@@ -70,12 +76,11 @@ pub unsafe extern "C" fn codomyrmex_hmac_verify(
     mac: *const u8,
     mac_len: usize,
 ) -> codomyrmex_status {
-    guard(|| {
-        let alg = HashAlg::from_value(alg)?;
-        // SAFETY (all three): forwarded from the caller.
-        let key = unsafe { input(key, key_len, "key") }?;
-        let data = unsafe { input(data, data_len, "data") }?;
-        let mac = unsafe { input(mac, mac_len, "mac") }?;
+    guard(|args| {
+        let alg = hash_alg(alg)?;
+        let key = input!(args, key, key_len);
+        let data = input!(args, data, data_len);
+        let mac = input!(args, mac, mac_len);
         Ok(hmac_verify(alg, key, data, mac)?)
     })
 }
@@ -97,13 +102,11 @@ pub unsafe extern "C" fn codomyrmex_hmac_new(
     key_len: usize,
     out_ctx: *mut *mut codomyrmex_hmac,
 ) -> codomyrmex_status {
-    guard(|| {
-        let alg = HashAlg::from_value(alg)?;
-        // SAFETY (both): forwarded from the caller.
-        let key = unsafe { input(key, key_len, "key") }?;
-        let out_ctx = unsafe { OutParam::new(out_ctx, "out_ctx") }?;
-        let stream = Box::new(codomyrmex_hmac(HmacStream::new(alg, key)));
-        out_ctx.set(Box::into_raw(stream));
+    guard(|args| {
+        let alg = hash_alg(alg)?;
+        let key = input!(args, key, key_len);
+        let out_ctx = out_param!(args, out_ctx);
+        out_ctx.set(codomyrmex_hmac::into_raw(HmacStream::new(alg, key)));
         Ok(())
     })
 }
@@ -120,39 +123,36 @@ pub unsafe extern "C" fn codomyrmex_hmac_update(
     data: *const u8,
     data_len: usize,
 ) -> codomyrmex_status {
-    guard(|| {
-        // SAFETY (both): forwarded from the caller.
-        let ctx = unsafe { object_mut(ctx, "ctx") }?;
-        let data = unsafe { input(data, data_len, "data") }?;
-        ctx.0.update(data);
+    guard(|args| {
+        let ctx = handle_mut!(args, ctx);
+        let data = input!(args, data, data_len);
+        ctx.update(data);
         Ok(())
     })
 }
 
 /// Writes the MAC of everything fed since the stream started (or last
-/// finished) into `mac_out`, then resets the stream to its keyed start so it
+/// finished) into `out`, then resets the stream to its keyed start so it
 /// can MAC another message under the same key.
 ///
 /// Buffer rule as `codomyrmex_hmac_compute`; a call that fails with
 /// `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` leaves the stream as it was.
 ///
 /// # Safety
-/// `ctx` must be NULL or a live stream not in use by another thread;
-/// `mac_out` must be NULL or valid for `mac_cap` bytes; `mac_len` NULL or
-/// writable.
+/// `ctx` must be NULL or a live stream not in use by another thread; `out`
+/// must be NULL or valid for `out_cap` bytes; `out_len` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn codomyrmex_hmac_finish(
     ctx: *mut codomyrmex_hmac,
-    mac_out: *mut u8,
-    mac_cap: usize,
-    mac_len: *mut usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
 ) -> codomyrmex_status {
-    guard(|| {
-        // SAFETY (both): forwarded from the caller.
-        let ctx = unsafe { object_mut(ctx, "ctx") }?;
-        let mut out = unsafe { OutBuf::new(mac_out, mac_cap, mac_len, "mac_out", "mac_len") }?;
-        out.reserve(ctx.0.alg().digest_len())?;
-        out.write(ctx.0.finish().as_bytes())
+    guard(|args| {
+        let ctx = handle_mut!(args, ctx);
+        let mut out = out_buf!(args, out, out_cap, out_len);
+        out.reserve(ctx.alg().digest_len())?;
+        out.write(ctx.finish().as_bytes())
     })
 }
 
@@ -173,11 +173,10 @@ pub unsafe extern "C" fn codomyrmex_hmac_finish_verify(
     mac: *const u8,
     mac_len: usize,
 ) -> codomyrmex_status {
-    guard(|| {
-        // SAFETY (both): forwarded from the caller.
-        let ctx = unsafe { object_mut(ctx, "ctx") }?;
-        let mac = unsafe { input(mac, mac_len, "mac") }?;
-        Ok(ctx.0.finish_verify(mac)?)
+    guard(|args| {
+        let ctx = handle_mut!(args, ctx);
+        let mac = input!(args, mac, mac_len);
+        Ok(ctx.finish_verify(mac)?)
     })
 }
 
@@ -188,12 +187,5 @@ pub unsafe extern "C" fn codomyrmex_hmac_finish_verify(
 /// `ctx` must be NULL or a stream from `codomyrmex_hmac_new` not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn codomyrmex_hmac_free(ctx: *mut codomyrmex_hmac) {
-    guard_value((), || {
-        if !ctx.is_null() {
-            // SAFETY: `ctx` came from `Box::into_raw` in codomyrmex_hmac_new
-            // and is freed once, as the caller promises. The HMAC state wipes
-            // itself when dropped.
-            drop(unsafe { Box::from_raw(ctx) });
-        }
-    });
+    free_handle!(ctx);
 }

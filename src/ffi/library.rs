@@ -1,9 +1,10 @@
-//! Library-wide functions: version, status names, the last error message,
-//! random bytes and secure zeroing.
+//! Library-wide functions: version, status names, the last error, random
+//! bytes and secure zeroing.
 
-use super::boundary::{guard, guard_value, with_last_error};
-use super::ptr::output;
+use super::args::{Args, fixed_out};
+use super::boundary::{guard, guard_value, last_os_error, with_last_error};
 use super::status::codomyrmex_status;
+use crate::error::Status;
 use crate::random::random_bytes;
 use std::ffi::{CStr, c_char, c_void};
 use zeroize::Zeroize;
@@ -12,7 +13,7 @@ use zeroize::Zeroize;
 /// `codomyrmex_version()` reports.
 pub const CODOMYRMEX_VERSION_MAJOR: u32 = 1;
 /// Minor version of this header.
-pub const CODOMYRMEX_VERSION_MINOR: u32 = 0;
+pub const CODOMYRMEX_VERSION_MINOR: u32 = 1;
 /// Patch version of this header.
 pub const CODOMYRMEX_VERSION_PATCH: u32 = 0;
 
@@ -35,12 +36,29 @@ const VERSION: &CStr =
         Err(_) => panic!("the crate version contains a NUL byte"),
     };
 
-/// The library's version, e.g. `"1.0.0"`: a static NUL-terminated string,
+/// The library's version, e.g. `"1.1.0"`: a static NUL-terminated string,
 /// never freed by the caller.
 #[unsafe(no_mangle)]
 pub extern "C" fn codomyrmex_version() -> *const c_char {
     VERSION.as_ptr()
 }
+
+/// The C name of each status, in value order.
+const STATUS_NAMES: [&CStr; 13] = [
+    c"CODOMYRMEX_OK",
+    c"CODOMYRMEX_ERR_NULL_POINTER",
+    c"CODOMYRMEX_ERR_INVALID_ARGUMENT",
+    c"CODOMYRMEX_ERR_INVALID_KEY_ID",
+    c"CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM",
+    c"CODOMYRMEX_ERR_BUFFER_TOO_SMALL",
+    c"CODOMYRMEX_ERR_NOT_FOUND",
+    c"CODOMYRMEX_ERR_ALREADY_EXISTS",
+    c"CODOMYRMEX_ERR_VERIFY_FAILED",
+    c"CODOMYRMEX_ERR_IO",
+    c"CODOMYRMEX_ERR_INSECURE_PERMISSIONS",
+    c"CODOMYRMEX_ERR_CORRUPT",
+    c"CODOMYRMEX_ERR_INTERNAL",
+];
 
 /// The name of `status` as a static NUL-terminated string, e.g.
 /// `"CODOMYRMEX_ERR_NOT_FOUND"`; `"CODOMYRMEX_UNKNOWN_STATUS"` for any value
@@ -49,35 +67,41 @@ pub extern "C" fn codomyrmex_version() -> *const c_char {
 pub extern "C" fn codomyrmex_status_name(status: u32) -> *const c_char {
     const UNKNOWN: &CStr = c"CODOMYRMEX_UNKNOWN_STATUS";
     guard_value(UNKNOWN.as_ptr(), || {
-        codomyrmex_status::from_value(status)
-            .map_or(UNKNOWN, codomyrmex_status::name)
+        Status::from_code(status)
+            .map_or(UNKNOWN, |status| STATUS_NAMES[status.code() as usize])
             .as_ptr()
     })
 }
 
-/// Copies the calling thread's last error message into `buf`, like
-/// `snprintf`: at most `cap - 1` bytes and a terminating NUL (nothing if
-/// `cap` is 0 or `buf` is NULL).
+/// Copies the calling thread's last error message into `out`, like
+/// `snprintf`: at most `out_cap - 1` bytes and a terminating NUL (nothing if
+/// `out_cap` is 0 or `out` is NULL).
 ///
 /// Returns the message's full length without the NUL (so a return value
-/// `>= cap` means it was truncated), or 0 if this thread has had no failure.
-/// The message is one line, names the argument, key id, OS error and path
-/// involved, and never contains key material. Reading it does not clear it;
-/// successful calls do not change it.
+/// `>= out_cap` means it was truncated), or 0 if this thread has had no
+/// failure. The message is one line, names the argument, key id, OS error
+/// and path involved, and never contains key material. Reading it does not
+/// clear it; successful calls do not change it.
 ///
 /// # Safety
-/// A non-NULL `buf` must point to `cap` writable bytes.
+/// A non-NULL `out` must point to `out_cap` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn codomyrmex_last_error_message(buf: *mut c_char, cap: usize) -> usize {
+pub unsafe extern "C" fn codomyrmex_last_error_message(out: *mut c_char, out_cap: usize) -> usize {
     guard_value(0, || {
         with_last_error(|message| {
-            if !buf.is_null() && cap > 0 {
-                let copied = message.len().min(cap - 1);
-                // SAFETY: `buf` has `cap > copied` writable bytes; the
-                // message is library memory, so the regions do not overlap.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(message.as_ptr(), buf.cast::<u8>(), copied);
-                    *buf.add(copied) = 0;
+            let mut args = Args::default();
+            let cap = if out.is_null() { 0 } else { out_cap };
+            let out = out.cast::<u8>();
+            // SAFETY: a non-NULL `out` is valid for `out_cap` bytes (the
+            // contract above); the message is library memory.
+            if let Ok(buf) = unsafe { args.fixed_out(out, cap, "out") } {
+                if let Some((nul, text)) = buf.split_last_mut() {
+                    let copied = message.len().min(text.len());
+                    text[..copied].copy_from_slice(&message.as_bytes()[..copied]);
+                    *nul = 0;
+                    if copied < text.len() {
+                        text[copied] = 0;
+                    }
                 }
             }
             message.len()
@@ -85,34 +109,48 @@ pub unsafe extern "C" fn codomyrmex_last_error_message(buf: *mut c_char, cap: us
     })
 }
 
-/// Fills `buf` with `len` bytes from the operating system's CSPRNG.
+/// The operating system's error number (`errno`) behind the calling
+/// thread's last failure — `EACCES` for a directory that cannot be read,
+/// `ENOSPC` for a full disk — or 0 if that failure had none or there has
+/// been no failure. Lets a binding raise its language's own OS error.
+#[unsafe(no_mangle)]
+pub extern "C" fn codomyrmex_last_os_error() -> i32 {
+    guard_value(0, last_os_error)
+}
+
+/// Fills `buf` with `buf_len` bytes from the operating system's CSPRNG.
 ///
-/// `buf` may be NULL only when `len` is 0. Returns `CODOMYRMEX_OK`,
+/// `buf` may be NULL only when `buf_len` is 0. Returns `CODOMYRMEX_OK`,
 /// `CODOMYRMEX_ERR_NULL_POINTER` or `CODOMYRMEX_ERR_IO`.
 ///
 /// # Safety
-/// A non-NULL `buf` must point to `len` writable bytes.
+/// A non-NULL `buf` must point to `buf_len` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn codomyrmex_random_bytes(buf: *mut u8, len: usize) -> codomyrmex_status {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let buf = unsafe { output(buf, len, "buf") }?;
+pub unsafe extern "C" fn codomyrmex_random_bytes(
+    buf: *mut u8,
+    buf_len: usize,
+) -> codomyrmex_status {
+    guard(|args| {
+        let buf = fixed_out!(args, buf, buf_len);
         Ok(random_bytes(buf)?)
     })
 }
 
-/// Overwrites `len` bytes at `buf` with zeros in a way the compiler cannot
-/// optimise away: use it on your own copies of keys and derived keys before
-/// freeing them. `buf == NULL` does nothing.
+/// Overwrites `buf_len` bytes at `buf` with zeros in a way the compiler
+/// cannot optimise away: use it on your own copies of keys and derived keys
+/// before freeing them. `buf == NULL` does nothing.
 ///
 /// # Safety
-/// A non-NULL `buf` must point to `len` writable bytes.
+/// A non-NULL `buf` must point to `buf_len` writable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn codomyrmex_secure_zero(buf: *mut c_void, len: usize) {
+pub unsafe extern "C" fn codomyrmex_secure_zero(buf: *mut c_void, buf_len: usize) {
     guard_value((), || {
-        // SAFETY: forwarded from the caller; NULL with a length is refused
-        // by the helper and then does nothing.
-        if let Ok(bytes) = unsafe { output(buf.cast::<u8>(), len, "buf") } {
+        let mut args = Args::default();
+        let buf = buf.cast::<u8>();
+        // NULL with a length is refused by the conversion and then does
+        // nothing. SAFETY: a non-NULL `buf` is valid for `buf_len` bytes
+        // (the contract above).
+        if let Ok(bytes) = unsafe { args.fixed_out(buf, buf_len, "buf") } {
             bytes.zeroize();
         }
     });

@@ -1,18 +1,20 @@
 //! The C interface: `extern "C"` functions, status codes and opaque handles,
 //! declared in `include/codomyrmex_keys.h`.
 //!
-//! This layer only converts pointers, checks arguments, calls the safe API
-//! and maps its errors to statuses. Every body runs inside one panic guard
-//! ([`boundary`]); every raw pointer goes through one of the helpers in
-//! [`ptr`].
+//! This layer owns every C convention — buffer sizes, NUL-terminated and
+//! NUL-joined strings, version 0 meaning "current", parameter names in
+//! messages — and nothing else: each body converts its arguments through
+//! [`args`], calls the safe API and returns, inside one panic guard
+//! ([`boundary`]). One module per C object.
 
-mod boundary;
-mod ptr;
+pub(crate) mod args;
+pub(crate) mod boundary;
+pub(crate) mod handle;
 
 pub mod alg;
 pub mod hkdf;
 pub mod hmac;
 pub mod key_manager;
 pub mod library;
+pub mod options;
 pub mod status;
-pub mod versions;

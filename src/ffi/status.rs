@@ -1,6 +1,6 @@
 //! Status codes and the failure value every entry point reports.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Argument, Error, Status};
 
 /// The result of every `codomyrmex_*` function that can fail.
 ///
@@ -17,7 +17,8 @@ pub enum codomyrmex_status {
     CODOMYRMEX_OK = 0,
     /// A required pointer was NULL.
     CODOMYRMEX_ERR_NULL_POINTER = 1,
-    /// A length or other argument is out of range.
+    /// A length or other argument is out of range, output buffers overlap
+    /// inputs, or a write was asked of a read-only key source.
     CODOMYRMEX_ERR_INVALID_ARGUMENT = 2,
     /// The key id breaks the key-id rule: 1 to 128 bytes from
     /// `[A-Za-z0-9._-]`, not starting with `.`.
@@ -26,20 +27,20 @@ pub enum codomyrmex_status {
     CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM = 4,
     /// The output buffer is too small; `*out_len` holds the size needed.
     CODOMYRMEX_ERR_BUFFER_TOO_SMALL = 5,
-    /// No key with that id.
+    /// No key with that id (or no such version).
     CODOMYRMEX_ERR_NOT_FOUND = 6,
     /// A key with that id exists and the call must not replace it.
     CODOMYRMEX_ERR_ALREADY_EXISTS = 7,
     /// The MAC does not match.
     CODOMYRMEX_ERR_VERIFY_FAILED = 8,
     /// The operating system refused or failed; the message names the errno
-    /// and the path.
+    /// and the path (`codomyrmex_last_os_error` gives the errno).
     CODOMYRMEX_ERR_IO = 9,
-    /// The key directory or a key file is not private to this user, or is a
-    /// symbolic link.
+    /// The key directory or a key file is not private to this user (in a
+    /// mounted source: not trusted), or is a symbolic link where none may be.
     CODOMYRMEX_ERR_INSECURE_PERMISSIONS = 10,
-    /// A key file on disk is unusable: empty, over the size limit, or not a
-    /// regular file.
+    /// A key file is unusable: empty, over the size limit, not a regular
+    /// file, or failing its authentication.
     CODOMYRMEX_ERR_CORRUPT = 11,
     /// A bug inside the library (a caught panic).
     CODOMYRMEX_ERR_INTERNAL = 12,
@@ -47,91 +48,90 @@ pub enum codomyrmex_status {
 
 use codomyrmex_status::*;
 
-impl codomyrmex_status {
-    /// Every status, in value order.
-    pub(crate) const ALL: [codomyrmex_status; 13] = [
-        CODOMYRMEX_OK,
-        CODOMYRMEX_ERR_NULL_POINTER,
-        CODOMYRMEX_ERR_INVALID_ARGUMENT,
-        CODOMYRMEX_ERR_INVALID_KEY_ID,
+/// Each C status with the core status it mirrors: the numbers are defined
+/// once, in [`Status`], and checked here at compile time.
+const STATUSES: [(codomyrmex_status, Status); 13] = [
+    (CODOMYRMEX_OK, Status::Ok),
+    (CODOMYRMEX_ERR_NULL_POINTER, Status::NullPointer),
+    (CODOMYRMEX_ERR_INVALID_ARGUMENT, Status::InvalidArgument),
+    (CODOMYRMEX_ERR_INVALID_KEY_ID, Status::InvalidKeyId),
+    (
         CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM,
-        CODOMYRMEX_ERR_BUFFER_TOO_SMALL,
-        CODOMYRMEX_ERR_NOT_FOUND,
-        CODOMYRMEX_ERR_ALREADY_EXISTS,
-        CODOMYRMEX_ERR_VERIFY_FAILED,
-        CODOMYRMEX_ERR_IO,
+        Status::UnsupportedAlgorithm,
+    ),
+    (CODOMYRMEX_ERR_BUFFER_TOO_SMALL, Status::BufferTooSmall),
+    (CODOMYRMEX_ERR_NOT_FOUND, Status::NotFound),
+    (CODOMYRMEX_ERR_ALREADY_EXISTS, Status::AlreadyExists),
+    (CODOMYRMEX_ERR_VERIFY_FAILED, Status::VerifyFailed),
+    (CODOMYRMEX_ERR_IO, Status::Io),
+    (
         CODOMYRMEX_ERR_INSECURE_PERMISSIONS,
-        CODOMYRMEX_ERR_CORRUPT,
-        CODOMYRMEX_ERR_INTERNAL,
-    ];
+        Status::InsecurePermissions,
+    ),
+    (CODOMYRMEX_ERR_CORRUPT, Status::Corrupt),
+    (CODOMYRMEX_ERR_INTERNAL, Status::Internal),
+];
 
-    /// The status with C value `value`, if any.
-    pub(crate) fn from_value(value: u32) -> Option<codomyrmex_status> {
-        Self::ALL.into_iter().find(|status| *status as u32 == value)
+const _: () = {
+    let mut i = 0;
+    while i < STATUSES.len() {
+        assert!(STATUSES[i].0 as u32 == STATUSES[i].1.code());
+        assert!(STATUSES[i].1.code() as usize == i);
+        i += 1;
     }
+};
 
-    /// The constant's name, e.g. `CODOMYRMEX_ERR_NOT_FOUND`.
-    pub fn name(self) -> &'static std::ffi::CStr {
-        match self {
-            CODOMYRMEX_OK => c"CODOMYRMEX_OK",
-            CODOMYRMEX_ERR_NULL_POINTER => c"CODOMYRMEX_ERR_NULL_POINTER",
-            CODOMYRMEX_ERR_INVALID_ARGUMENT => c"CODOMYRMEX_ERR_INVALID_ARGUMENT",
-            CODOMYRMEX_ERR_INVALID_KEY_ID => c"CODOMYRMEX_ERR_INVALID_KEY_ID",
-            CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM => c"CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM",
-            CODOMYRMEX_ERR_BUFFER_TOO_SMALL => c"CODOMYRMEX_ERR_BUFFER_TOO_SMALL",
-            CODOMYRMEX_ERR_NOT_FOUND => c"CODOMYRMEX_ERR_NOT_FOUND",
-            CODOMYRMEX_ERR_ALREADY_EXISTS => c"CODOMYRMEX_ERR_ALREADY_EXISTS",
-            CODOMYRMEX_ERR_VERIFY_FAILED => c"CODOMYRMEX_ERR_VERIFY_FAILED",
-            CODOMYRMEX_ERR_IO => c"CODOMYRMEX_ERR_IO",
-            CODOMYRMEX_ERR_INSECURE_PERMISSIONS => c"CODOMYRMEX_ERR_INSECURE_PERMISSIONS",
-            CODOMYRMEX_ERR_CORRUPT => c"CODOMYRMEX_ERR_CORRUPT",
-            CODOMYRMEX_ERR_INTERNAL => c"CODOMYRMEX_ERR_INTERNAL",
-        }
+impl From<Status> for codomyrmex_status {
+    fn from(status: Status) -> codomyrmex_status {
+        STATUSES[status.code() as usize].0
     }
 }
 
-/// Why an entry point failed: the status it returns and the message the
-/// calling thread can read afterwards.
+/// Why an entry point failed: the status it returns, the message the
+/// calling thread can read afterwards, and the errno behind it.
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub status: codomyrmex_status,
     pub message: String,
+    pub os_error: Option<i32>,
 }
 
 impl Failure {
-    pub fn new(status: codomyrmex_status, message: impl Into<String>) -> Failure {
+    pub fn new(status: Status, message: impl Into<String>) -> Failure {
         Failure {
-            status,
+            status: status.into(),
             message: message.into(),
+            os_error: None,
         }
     }
 
     /// A required pointer argument `name` was NULL.
     pub fn null(name: &str) -> Failure {
-        Failure::new(CODOMYRMEX_ERR_NULL_POINTER, format!("{name} is NULL"))
+        Failure::new(Status::NullPointer, format!("{name} is NULL"))
     }
 }
 
-/// The status the C interface reports for each kind of error.
-impl From<ErrorKind> for codomyrmex_status {
-    fn from(kind: ErrorKind) -> codomyrmex_status {
-        match kind {
-            ErrorKind::InvalidArgument => CODOMYRMEX_ERR_INVALID_ARGUMENT,
-            ErrorKind::InvalidKeyId => CODOMYRMEX_ERR_INVALID_KEY_ID,
-            ErrorKind::UnsupportedAlgorithm => CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM,
-            ErrorKind::BufferTooSmall { .. } => CODOMYRMEX_ERR_BUFFER_TOO_SMALL,
-            ErrorKind::NotFound => CODOMYRMEX_ERR_NOT_FOUND,
-            ErrorKind::AlreadyExists => CODOMYRMEX_ERR_ALREADY_EXISTS,
-            ErrorKind::VerifyFailed => CODOMYRMEX_ERR_VERIFY_FAILED,
-            ErrorKind::Io => CODOMYRMEX_ERR_IO,
-            ErrorKind::InsecurePermissions => CODOMYRMEX_ERR_INSECURE_PERMISSIONS,
-            ErrorKind::Corrupt => CODOMYRMEX_ERR_CORRUPT,
-        }
+/// The C parameter that carries each argument the safe API may refuse.
+fn parameter_name(argument: Argument) -> Option<&'static str> {
+    match argument {
+        Argument::Key => Some("key_len"),
+        Argument::KeyLength => Some("key_len"),
+        Argument::OutputLength => Some("okm_len"),
+        Argument::Prk => Some("prk_len"),
+        _ => None,
     }
 }
 
 impl From<Error> for Failure {
     fn from(err: Error) -> Failure {
-        Failure::new(err.kind().into(), err.message())
+        let message = match err.argument().and_then(parameter_name) {
+            Some(name) => format!("{name}: {}", err.message()),
+            None => err.message().to_owned(),
+        };
+        Failure {
+            status: Status::from(err.kind()).into(),
+            message,
+            os_error: err.os_error(),
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! How a run ends: its answer, or a failure with its exit code.
 
-use codomyrmex_keys::ffi::status::codomyrmex_status as Status;
-use codomyrmex_keys::{Error, ErrorKind};
+use codomyrmex_keys::{Error, ErrorKind, Status};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -14,83 +13,88 @@ pub enum Answer {
 /// What a run produces.
 pub type Outcome = Result<Answer, Failure>;
 
-/// Why a run failed: the exit code, a kind name and a one-line message.
-///
-/// Library errors exit with 10 + the `codomyrmex_status` value of their
-/// kind; a failed verification exits with 1; a refused usage with 2.
+/// What kind of failure ended a run, which decides its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A library status: exit code 10 + its number.
+    Status(Status),
+    /// A MAC did not verify: exit code 1.
+    VerifyFailed,
+    /// A refused command line: exit code 2.
+    Usage,
+}
+
+/// Why a run failed: its kind and a one-line message.
 pub struct Failure {
-    pub code: u8,
-    pub kind: &'static str,
+    pub kind: Kind,
     pub message: String,
 }
 
 impl Failure {
-    pub fn new(code: u8, kind: &'static str, message: impl Into<String>) -> Failure {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Failure {
         Failure {
-            code,
             kind,
             message: message.into(),
         }
     }
 
-    pub fn status(status: Status, kind: &'static str, message: impl Into<String>) -> Failure {
-        Failure::new(10 + status as u8, kind, message)
+    pub fn status(status: Status, message: impl Into<String>) -> Failure {
+        Failure::new(Kind::Status(status), message)
     }
 
     pub fn invalid(message: impl Into<String>) -> Failure {
-        let status = Status::CODOMYRMEX_ERR_INVALID_ARGUMENT;
-        Failure::status(status, kind_name(status), message)
+        Failure::status(Status::InvalidArgument, message)
     }
 
     /// A bug: a caught panic.
     pub fn internal(message: impl Into<String>) -> Failure {
-        let status = Status::CODOMYRMEX_ERR_INTERNAL;
-        Failure::status(status, kind_name(status), message)
+        Failure::status(Status::Internal, message)
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(Kind::Usage, message)
+    }
+
+    pub fn io(action: &str, path: &Path, err: &io::Error) -> Failure {
+        let status = match err.kind() {
+            io::ErrorKind::AlreadyExists => Status::AlreadyExists,
+            _ => Status::Io,
+        };
+        Failure::status(status, format!("{action} '{}': {err}", path.display()))
+    }
+
+    /// The process's exit code.
+    pub fn code(&self) -> u8 {
+        match self.kind {
+            Kind::Status(status) => 10 + u8::try_from(status.code()).unwrap_or(2),
+            Kind::VerifyFailed => 1,
+            Kind::Usage => 2,
+        }
     }
 
     /// Prints the one error line on standard error.
     pub fn report(&self) {
+        let kind = match self.kind {
+            Kind::Status(status) => status.name(),
+            Kind::VerifyFailed => "VERIFY_FAILED",
+            Kind::Usage => "USAGE",
+        };
         let _ = writeln!(
             io::stderr(),
-            "codomyrmex-keys: {}: {}",
-            self.kind,
+            "codomyrmex-keys: {kind}: {}",
             one_line(&self.message)
         );
-    }
-
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure::new(2, "USAGE", message)
-    }
-
-    pub fn io(action: &str, path: &Path, err: &io::Error) -> Failure {
-        let (status, kind) = match err.kind() {
-            io::ErrorKind::AlreadyExists => {
-                (Status::CODOMYRMEX_ERR_ALREADY_EXISTS, "ALREADY_EXISTS")
-            }
-            _ => (Status::CODOMYRMEX_ERR_IO, "IO"),
-        };
-        Failure::status(
-            status,
-            kind,
-            format!("{action} '{}': {err}", path.display()),
-        )
     }
 }
 
 impl From<Error> for Failure {
     fn from(err: Error) -> Failure {
-        if err.kind() == ErrorKind::VerifyFailed {
-            return Failure::new(1, "VERIFY_FAILED", err.message());
-        }
-        let status = Status::from(err.kind());
-        Failure::status(status, kind_name(status), err.message())
+        let kind = match err.kind() {
+            ErrorKind::VerifyFailed => Kind::VerifyFailed,
+            other => Kind::Status(Status::from(other)),
+        };
+        Failure::new(kind, err.message())
     }
-}
-
-/// The status's name without its `CODOMYRMEX_ERR_` prefix, e.g. `NOT_FOUND`.
-fn kind_name(status: Status) -> &'static str {
-    let name = status.name().to_str().unwrap_or("CODOMYRMEX_ERR_INTERNAL");
-    name.strip_prefix("CODOMYRMEX_ERR_").unwrap_or(name)
 }
 
 /// `text` with control characters (newlines in a path, say) escaped.

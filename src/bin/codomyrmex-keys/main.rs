@@ -18,10 +18,12 @@ use crate::cli::{Cli, Command, Format};
 use crate::failure::{Answer, Failure, Outcome};
 use crate::secret_io::{emit_secret, feed, from_hex, print_bytes, random_key, read_key, to_hex};
 use clap::{CommandFactory, Parser};
-use codomyrmex_keys::ffi::status::codomyrmex_status as Status;
-use codomyrmex_keys::{HashAlg, HmacStream, KeyManager, validate_key_id};
+use codomyrmex_keys::{
+    ErrorKind, HashAlg, HmacStream, KeyManager, Status, Version, validate_key_id,
+};
 use std::ffi::OsStr;
 use std::io::{self, Write};
+use std::num::NonZeroU32;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,9 +46,9 @@ fn main() -> ExitCode {
         Ok(Ok(Answer::No)) => 1,
         Ok(Err(failure)) => {
             failure.report();
-            failure.code
+            failure.code()
         }
-        Err(_) => Failure::internal("").code,
+        Err(_) => Failure::internal("").code(),
     };
     ExitCode::from(code)
 }
@@ -56,7 +58,7 @@ fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Init => {
             let km = open_dir(dir)?;
-            let mut line = km.dir().as_os_str().as_bytes().to_vec();
+            let mut line = km.location().path().as_os_str().as_bytes().to_vec();
             line.push(b'\n');
             print_bytes(&line)?;
         }
@@ -135,7 +137,7 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Versions { key_id } => {
             let key_id = id(&key_id)?;
-            let versions = open_dir(dir)?.list_versions(key_id)?;
+            let versions = open_dir(dir)?.key(key_id)?.versions()?.all();
             let mut text = String::new();
             for (i, version) in versions.iter().enumerate() {
                 let mark = if i + 1 == versions.len() {
@@ -149,11 +151,11 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Prune { key_id, keep } => {
             let key_id = id(&key_id)?;
-            if keep == 0 {
+            let Some(keep) = NonZeroU32::new(keep) else {
                 return Err(Failure::invalid(
                     "--keep 0: the current version is always kept, so keep at least 1",
                 ));
-            }
+            };
             open_dir(dir)?.prune(key_id, keep)?;
         }
         Command::Get {
@@ -163,7 +165,8 @@ fn run(cli: Cli) -> Outcome {
             out,
         } => {
             let key_id = id(&key_id)?;
-            let key = open_dir(dir)?.get_version(key_id, version.unwrap_or(0))?;
+            let km = open_dir(dir)?;
+            let key = km.key(key_id)?.at(version_of(version)).get()?;
             if reveal || out.is_some() {
                 emit_secret(&key, out.as_deref())?;
             } else {
@@ -181,6 +184,13 @@ fn run(cli: Cli) -> Outcome {
         }
     }
     Ok(Answer::Yes)
+}
+
+/// `--version N` as a library version: absent or 0 is the current one.
+fn version_of(number: Option<u32>) -> Version {
+    number
+        .and_then(NonZeroU32::new)
+        .map_or(Version::Current, Version::Number)
 }
 
 fn answer(yes: bool) -> Answer {
@@ -223,8 +233,9 @@ fn import(
         return Ok(km.store(key_id, &key)?);
     }
     km.create(key_id, &key).map_err(|err| {
+        let already = err.kind() == ErrorKind::AlreadyExists;
         let mut failure = Failure::from(err);
-        if failure.kind == "ALREADY_EXISTS" {
+        if already {
             failure
                 .message
                 .push_str(" (--replace stores a new version)");
@@ -247,8 +258,7 @@ fn rotate(
     // should not.
     if !km.exists(key_id)? {
         return Err(Failure::status(
-            Status::CODOMYRMEX_ERR_NOT_FOUND,
-            "NOT_FOUND",
+            Status::NotFound,
             format!("key '{key_id}' does not exist (create it with generate or import)"),
         ));
     }
@@ -258,7 +268,7 @@ fn rotate(
     };
     drop(km.rotate(key_id, &new_key)?);
     drop(new_key);
-    print_bytes(format!("{}\n", km.current_version(key_id)?).as_bytes())
+    print_bytes(format!("{}\n", km.key(key_id)?.current_version()?).as_bytes())
 }
 
 /// Prints the HMAC (or tagged MAC) of `file` or standard input, streamed.
@@ -274,7 +284,7 @@ fn hmac(
     let mut line = if tagged {
         // The version chosen here stays readable even if a rotation follows:
         // the tag always names the key that made it.
-        let mut stream = km.hmac_tagged_stream(key_id, alg)?;
+        let mut stream = km.key(key_id)?.tagged_stream(alg)?;
         feed(|data| stream.update(data), file)?;
         to_hex(stream.finish().as_bytes())
     } else {
@@ -299,7 +309,7 @@ fn verify(
     let mac = from_hex(mac_hex.trim().as_bytes(), "MAC_HEX")?;
     let km = open_dir(dir)?;
     if tagged {
-        let mut verifier = km.hmac_verify_tagged_stream(key_id, alg, &mac)?;
+        let mut verifier = km.key(key_id)?.tagged_verifier(alg, &mac)?;
         feed(|data| verifier.update(data), file)?;
         return Ok(verifier.finish().is_ok());
     }
@@ -329,13 +339,8 @@ fn derive(
     let salt = from_hex(salt.unwrap_or("").trim().as_bytes(), "--salt")?;
     let km = open_dir(dir)?;
     let mut okm = Zeroizing::new(vec![0; len]);
-    km.derive_version(
-        key_id,
-        version.unwrap_or(0),
-        alg,
-        &salt,
-        info.as_bytes(),
-        &mut okm,
-    )?;
+    km.key(key_id)?
+        .at(version_of(version))
+        .derive(alg, &salt, info.as_bytes(), &mut okm)?;
     Ok(okm)
 }

@@ -1,0 +1,110 @@
+//! Open options: how `codomyrmex_key_manager_open_with` opens a key source.
+
+use super::args::{handle_mut, out_param};
+use super::boundary::guard;
+use super::handle::{Handle, free_handle};
+use super::status::codomyrmex_status;
+use crate::store::OpenOptions;
+use std::time::Duration;
+
+/// Options for `codomyrmex_key_manager_open_with`: created by
+/// `codomyrmex_open_options_new` with every default, changed by the
+/// `codomyrmex_open_options_set_*` functions, released by
+/// `codomyrmex_open_options_free`. Opaque; new options never change the
+/// ABI. An options object may be freed as soon as the open call returns.
+#[allow(non_camel_case_types)]
+pub struct codomyrmex_open_options {
+    _private: [u8; 0],
+}
+
+impl Handle for codomyrmex_open_options {
+    type Target = OpenOptions;
+}
+
+/// Creates an options object with the defaults (writable; no extra
+/// trusted owner; writers wait at most 30 000 ms for a lock) and stores it
+/// in `*out_opts` (set on success only; release it with
+/// `codomyrmex_open_options_free`).
+///
+/// # Safety
+/// `out_opts` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_new(
+    out_opts: *mut *mut codomyrmex_open_options,
+) -> codomyrmex_status {
+    guard(|args| {
+        let out_opts = out_param!(args, out_opts);
+        out_opts.set(codomyrmex_open_options::into_raw(OpenOptions::new()));
+        Ok(())
+    })
+}
+
+/// Releases an options object. `NULL` does nothing. Must not be called
+/// twice on the same object.
+///
+/// # Safety
+/// `opts` must be NULL or an object from `codomyrmex_open_options_new` not
+/// yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_free(opts: *mut codomyrmex_open_options) {
+    free_handle!(opts);
+}
+
+/// With `read_only` true, every write call (`store`, `create`, `generate`,
+/// `rotate`, `delete`, `prune`, `stage`, `promote`) on the opened key
+/// manager fails with `CODOMYRMEX_ERR_INVALID_ARGUMENT` and touches
+/// nothing, and opening creates nothing. Mounted sources are always
+/// read-only.
+///
+/// # Safety
+/// `opts` must be NULL or a live options object not used by another thread
+/// during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_read_only(
+    opts: *mut codomyrmex_open_options,
+    read_only: bool,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        *opts = std::mem::take(opts).read_only(read_only);
+        Ok(())
+    })
+}
+
+/// In a mounted source, also trust files and directories owned by `uid`
+/// (the agent that writes them, such as Vault Agent's user), besides root
+/// and the effective user. A later call replaces the uid.
+///
+/// # Safety
+/// As `codomyrmex_open_options_set_read_only`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_trusted_uid(
+    opts: *mut codomyrmex_open_options,
+    uid: u32,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        *opts = std::mem::take(opts).trusted_uid(uid);
+        Ok(())
+    })
+}
+
+/// Writers of a key wait at most `ms` milliseconds for another writer's
+/// lock (default 30 000), then fail with `CODOMYRMEX_ERR_IO` and a message
+/// saying "timed out waiting for the lock on <dir>"; 0 waits as long as it
+/// takes.
+///
+/// # Safety
+/// As `codomyrmex_open_options_set_read_only`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_lock_timeout_ms(
+    opts: *mut codomyrmex_open_options,
+    ms: u32,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        let timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        *opts = std::mem::take(opts).lock_timeout(timeout);
+        Ok(())
+    })
+}

@@ -1,0 +1,130 @@
+//! The seam between what a key store means and where its keys live.
+//!
+//! Above the [`Backend`] trait (in [`super::KeyManager`] and
+//! [`super::Key`]): the key-id rule, which version is used for what,
+//! rotation, pruning, staging, tagged MACs and the retry-or-lock discipline
+//! of writers. Below it, each source stores one thing: for every key id, a
+//! set of numbered versions, one of them current and some of them staged,
+//! and changes that set atomically.
+
+use crate::error::Result;
+use crate::secret::SecretBytes;
+use std::fmt;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// One key as a backend found it, consistently: the current version's
+/// number and bytes, and the numbers of the other versions it keeps.
+pub(crate) struct KeyView {
+    /// The number of the current version.
+    pub current: u32,
+    /// The current version's bytes.
+    pub bytes: SecretBytes,
+    /// Older versions kept for verification, ascending, all below `current`.
+    pub retained: Vec<u32>,
+    /// Versions accepted for verification but not yet used to make MACs,
+    /// ascending.
+    pub staged: Vec<u32>,
+    /// What the backend needs to know, at commit time, about the state this
+    /// view was read from (a revision, for a store that compares one).
+    pub token: Token,
+    /// The state the view was read from, for a source that can hold on to
+    /// one (a mounted source's snapshot directory), so that versions read
+    /// later for this view come from the same update.
+    pub snapshot: Option<Arc<OwnedFd>>,
+}
+
+impl KeyView {
+    /// Whether `version` exists (current, retained or staged).
+    pub fn has(&self, version: u32) -> bool {
+        version == self.current
+            || self.retained.binary_search(&version).is_ok()
+            || self.staged.binary_search(&version).is_ok()
+    }
+
+    /// Every version, ascending: retained, current and staged.
+    pub fn all_versions(&self) -> Vec<u32> {
+        let mut all = self.retained.clone();
+        all.push(self.current);
+        all.extend_from_slice(&self.staged);
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// The number the next new version gets: one past every version that
+    /// exists, staged ones included.
+    pub fn next_version(&self) -> Option<u32> {
+        let highest = self.staged.last().copied().unwrap_or(0).max(self.current);
+        highest.checked_add(1)
+    }
+}
+
+/// A backend's note of the state a [`KeyView`] was read from; opaque to
+/// the layer above, each backend defines what it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Token(pub u64);
+
+/// One atomic change to one key. A backend applies all of it or none of it,
+/// even if the process is killed at any instant.
+pub(crate) enum Change<'a> {
+    /// The key does not exist: make `bytes` its version 1, removing any
+    /// version records an earlier key of that id left behind. With
+    /// `replace: false`, fail with `AlreadyExists` if a key file appears
+    /// meanwhile (a writer that does not take the lock).
+    Create { bytes: &'a [u8], replace: bool },
+    /// Make `bytes` version `to` and current; the current version becomes a
+    /// retained one.
+    Advance { to: u32, bytes: &'a [u8] },
+    /// Add `bytes` as the staged version `version`.
+    Stage { version: u32, bytes: &'a [u8] },
+    /// Make the staged version `version` current; the current version
+    /// becomes a retained one.
+    Promote { version: u32 },
+    /// Remove these retained or staged versions (never the current one).
+    Remove { versions: Vec<u32> },
+    /// Remove the key and every version of it.
+    Delete,
+}
+
+/// Held while a writer reads, decides and commits; dropped to release.
+pub(crate) trait WriteLock {}
+
+/// A place where keys live: a private directory, a mounted source, a
+/// remote store.
+pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    /// Where the keys are, as the user named it, for messages and
+    /// [`super::KeyManager::location`].
+    fn location(&self) -> &super::Location;
+
+    /// Whether every write is refused.
+    fn read_only(&self) -> bool;
+
+    /// The ids of all keys, in any order.
+    fn list(&self) -> Result<Vec<String>>;
+
+    /// Whether `id` names a key (without reading its bytes).
+    fn exists(&self, id: &str) -> Result<bool>;
+
+    /// A consistent view of `id`; `None` if there is no such key.
+    fn load(&self, id: &str) -> Result<Option<KeyView>>;
+
+    /// The bytes of `version` of `id`, which `view` lists as retained or
+    /// staged; `None` if it has gone since.
+    fn read_version(&self, id: &str, view: &KeyView, version: u32) -> Result<Option<SecretBytes>>;
+
+    /// Excludes every other writer of `id` until the guard is dropped; a
+    /// backend whose commits compare the state they start from may return a
+    /// guard that excludes nothing.
+    fn lock(&self, id: &str) -> Result<Box<dyn WriteLock + '_>>;
+
+    /// Applies `change` to `id`, whose state was `base` when read under the
+    /// lock, atomically.
+    fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<()>;
+
+    /// Removes, as far as it can prove them dead, what killed writers left
+    /// behind (temporary files, records of deleted keys); done once when a
+    /// writable source is opened. Best effort: leftovers are harmless, and
+    /// the next write of their key removes them too.
+    fn sweep(&self) {}
+}
