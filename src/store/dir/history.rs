@@ -26,6 +26,9 @@ pub(super) struct History<'a> {
     path: PathBuf,
     id: &'a str,
     uid: u32,
+    /// The directory was made by this call (and is empty but for what the
+    /// call writes).
+    created: bool,
 }
 
 /// The records a key has, by kind, ascending.
@@ -48,12 +51,14 @@ impl<'a> History<'a> {
         create: bool,
     ) -> Result<Option<History<'a>>> {
         let uid = rustix::process::geteuid().as_raw();
-        let Some(parent) = open_private_dir(root, root_path, VERSIONS_DIR, create, uid)? else {
+        let Some((parent, _)) = open_private_dir(root, root_path, VERSIONS_DIR, create, uid)?
+        else {
             return Ok(None);
         };
         let parent_path = join(root_path, VERSIONS_DIR);
         let name = FileName::new("", id, "");
-        let Some(dir) = open_private_dir(&parent, &parent_path, &name, create, uid)? else {
+        let Some((dir, created)) = open_private_dir(&parent, &parent_path, &name, create, uid)?
+        else {
             return Ok(None);
         };
         Ok(Some(History {
@@ -61,6 +66,7 @@ impl<'a> History<'a> {
             path: join(&parent_path, &name),
             id,
             uid,
+            created,
         }))
     }
 
@@ -124,6 +130,32 @@ impl<'a> History<'a> {
     ) -> Result<()> {
         self.file(version, staged)
             .write(&encode(version, key, successor), Replace::Yes)
+    }
+
+    /// Takes back what a failed write of the record of `version` left: the
+    /// record if it did not exist before, and the directory if this call
+    /// made it. Best effort: the failure being reported matters more, and
+    /// a leftover record changes no version.
+    pub fn undo(&self, version: u32, had_record: bool) {
+        if !had_record {
+            let _ = rustix::fs::unlinkat(
+                &self.dir,
+                &*self.file(version, false).name,
+                AtFlags::empty(),
+            );
+        }
+        if self.created {
+            let parent_path = self.path.parent().unwrap_or(&self.path);
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            if let Ok(parent) = rustix::fs::openat(&self.dir, c"..", flags, Mode::empty()) {
+                let _ = rustix::fs::unlinkat(
+                    &parent,
+                    &*FileName::new("", self.id, ""),
+                    AtFlags::REMOVEDIR,
+                );
+                let _ = sync_dir(&parent, parent_path);
+            }
+        }
     }
 
     /// Removes these records (and the temporaries left by killed writers)
@@ -213,14 +245,16 @@ fn open_private_dir(
     name: &CStr,
     create: bool,
     uid: u32,
-) -> Result<Option<OwnedFd>> {
+) -> Result<Option<(OwnedFd, bool)>> {
     let path = join(parent_path, name);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut created = false;
     let dir = match rustix::fs::openat(parent, name, flags, Mode::empty()) {
         Ok(dir) => dir,
         Err(Errno::NOENT) if create => {
             let name = OsStr::from_bytes(name.to_bytes());
             if make_dir(parent, name, &path)? {
+                created = true;
                 let dir = open_new_dir(parent, name, &path)?;
                 sync_dir(parent, parent_path)?;
                 dir
@@ -248,7 +282,16 @@ fn open_private_dir(
         rustix::fs::fchmod(&dir, DIR_MODE)
             .map_err(|errno| io_error("cannot set mode 0700 on", &path, errno))?;
     }
-    Ok(Some(dir))
+    Ok(Some((dir, created)))
+}
+
+/// Makes `.versions` (mode 0700) when a writable key directory is opened,
+/// so that no write has to create a directory that other keys share. Best
+/// effort: a directory this user cannot write gets none, and a write makes
+/// it if it is missing.
+pub(super) fn make_versions_dir(root: &OwnedFd, root_path: &Path) {
+    let uid = rustix::process::geteuid().as_raw();
+    let _ = open_private_dir(root, root_path, VERSIONS_DIR, true, uid);
 }
 
 fn refuse_open(path: &Path, errno: Errno) -> Error {

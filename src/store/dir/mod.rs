@@ -61,12 +61,13 @@ impl DirBackend {
         let opened = open::open_private_dir(path, !options.read_only)?;
         if !options.read_only {
             // Made now, so that a failing write later leaves the directory
-            // as it was. A directory this user cannot write has none:
+            // as it was. A directory this user cannot write has neither:
             // reading needs no lock there, and writing fails anyway.
             match lock::open_lock_file(&opened.fd, &opened.path) {
                 Err(err) if err.kind() == ErrorKind::InsecurePermissions => return Err(err),
                 _ => {}
             }
+            history::make_versions_dir(&opened.fd, &opened.path);
         }
         Ok(DirBackend {
             dir: opened.fd,
@@ -121,6 +122,23 @@ impl DirBackend {
         }
     }
 
+    /// Removes records that belong to no key file, if no writer of `id` is
+    /// busy (a writer removes them itself). Best effort: until then they
+    /// are ignored.
+    fn remove_stray_records(&self, id: &str) {
+        if self.read_only {
+            return;
+        }
+        let Ok(Some(_lock)) = lock::try_lock_key(&self.dir, self.path(), id) else {
+            return;
+        };
+        if let Ok(Some(Some(view))) = self.try_load(id) {
+            if view.token.0 & STRAY_RECORDS != 0 {
+                let _ = self.remove_history(id);
+            }
+        }
+    }
+
     /// Reads the key file and its records once; `None` from the inner
     /// option when a writer changed them meanwhile.
     fn try_load(&self, id: &str) -> Result<Option<Option<KeyView>>> {
@@ -162,29 +180,29 @@ impl DirBackend {
     }
 
     fn advance(&self, id: &str, base: &KeyView, to: u32, bytes: &[u8]) -> Result<()> {
-        let history = self.own_history(id, base)?;
         let key_file = self.key_file(id);
+        // The new key is written first: a full disk or a read-only file
+        // system fails here, before anything has changed.
         let prepared = match same_bytes(bytes, &base.bytes) {
             true => None,
             false => Some(key_file.prepare(bytes)?),
         };
+        let history = self.own_history(id, base)?;
         let had_record = history.contains(base.current, false)?;
         // Recorded before the commit: a crash after this leaves the old
         // state, complete, and the record names the key that replaces it.
-        history.write(base.current, false, &base.bytes, Some((to, &digest(bytes))))?;
-        let committed = match prepared {
-            // The commit point: once renamed, the key file is the successor
-            // the record names.
-            Some(prepared) => prepared.commit(Replace::Yes),
-            // The key file already holds these bytes: the new record is the
-            // whole rotation.
-            None => history.write(to, false, bytes, None),
-        };
-        if committed.is_err() && !had_record {
-            // Best effort, so that a failed rotation leaves no new file; the
-            // record alone changes no version, and the failure being
-            // reported matters more.
-            let _ = history.remove(&[(base.current, false)], &[]);
+        let committed = history
+            .write(base.current, false, &base.bytes, Some((to, &digest(bytes))))
+            .and_then(|()| match prepared {
+                // The commit point: once renamed, the key file is the
+                // successor the record names.
+                Some(prepared) => prepared.commit(Replace::Yes),
+                // The key file already holds these bytes: the new record is
+                // the whole rotation.
+                None => history.write(to, false, bytes, None),
+            });
+        if committed.is_err() {
+            history.undo(base.current, had_record);
         }
         committed
     }
@@ -369,6 +387,12 @@ impl Backend for DirBackend {
     fn load(&self, id: &str) -> Result<Option<KeyView>> {
         for _ in 0..READ_ATTEMPTS {
             if let Some(view) = self.try_load(id)? {
+                if view
+                    .as_ref()
+                    .is_some_and(|view| view.token.0 & STRAY_RECORDS != 0)
+                {
+                    self.remove_stray_records(id);
+                }
                 return Ok(view);
             }
         }
