@@ -9,23 +9,32 @@
  * - Most functions return codomyrmex_status. CODOMYRMEX_OK (0) is success;
  *   any error leaves every out-parameter and every file on disk unchanged,
  *   except *out_len on CODOMYRMEX_ERR_BUFFER_TOO_SMALL.
- * - Inputs are (const uint8_t *ptr, size_t len) pairs: (NULL, 0) is empty,
- *   (NULL, len > 0) is CODOMYRMEX_ERR_NULL_POINTER. A NULL handle or NULL
+ * - Inputs are (const uint8_t *x, size_t x_len) pairs: (NULL, 0) is empty,
+ *   (NULL, x_len > 0) is CODOMYRMEX_ERR_NULL_POINTER. A NULL handle or NULL
  *   required out-pointer is CODOMYRMEX_ERR_NULL_POINTER, never a crash.
  * - Variable-size outputs are (uint8_t *out, size_t out_cap, size_t *out_len):
- *   on success *out_len is the number of bytes written; if out_cap is too
- *   small the call returns CODOMYRMEX_ERR_BUFFER_TOO_SMALL, sets *out_len to
- *   the size needed and writes nothing. out may be NULL when out_cap is 0,
- *   which is how to ask for a size.
+ *   on success *out_len is the number of bytes (or entries) written; if
+ *   out_cap is too small the call returns CODOMYRMEX_ERR_BUFFER_TOO_SMALL,
+ *   sets *out_len to the size needed and writes nothing. out may be NULL
+ *   when out_cap is 0, which is how to ask for a size. Outputs whose size
+ *   the caller chooses are (uint8_t *okm, size_t okm_len) or (buf, buf_len);
+ *   single results are out_<name> pointers. *_len is always a length the
+ *   caller passes, except out_len, which the call writes.
+ * - No output may share memory with any other pointer argument (an input,
+ *   a string, another output): such a call returns
+ *   CODOMYRMEX_ERR_INVALID_ARGUMENT and writes nothing. There are no
+ *   in-place variants; copy the input first.
  * - Key ids are NUL-terminated strings of 1 to CODOMYRMEX_MAX_KEY_ID_LEN bytes
  *   from [A-Za-z0-9._-], not starting with '.'; anything else is
- *   CODOMYRMEX_ERR_INVALID_KEY_ID.
+ *   CODOMYRMEX_ERR_INVALID_KEY_ID. Version number 0 means the current version.
  * - Every function may be called from many threads at once; a key manager
  *   handle may be shared. An HMAC stream belongs to one thread at a time.
  * - After a failure, codomyrmex_last_error_message() gives this thread a
- *   one-line explanation. No panic crosses this interface.
+ *   one-line explanation and codomyrmex_last_os_error() the errno behind it.
+ *   No panic crosses this interface.
  * - Every copy of key material the library holds is wiped before its memory
  *   is released; wipe your own copies with codomyrmex_secure_zero().
+ * - Linux only.
  */
 
 #ifndef CODOMYRMEX_KEYS_H
