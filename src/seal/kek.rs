@@ -26,7 +26,9 @@ pub(super) type KekBytes = Box<Zeroizing<[u8; KEK_LEN]>>;
 /// The bytes live on the heap and are wiped when the `Kek` is dropped;
 /// `Debug` shows only the id.
 pub(crate) struct Kek {
+    /// The secret bytes.
     bytes: KekBytes,
+    /// Their public identifier, computed once.
     id: KekId,
 }
 

@@ -34,6 +34,7 @@
 //! authenticated.
 
 mod kek;
+mod kek_file;
 #[cfg(test)]
 mod tests;
 
@@ -186,7 +187,9 @@ pub(crate) fn unseal(
 
 /// The key a caller expects a sealed file to hold, for checks and messages.
 struct Target<'a> {
+    /// The key id the caller asked for.
     key_id: &'a str,
+    /// The version the caller asked for.
     version: u32,
 }
 
@@ -199,15 +202,24 @@ impl Target<'_> {
 
 impl fmt::Display for Target<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "key '{}' version {}", self.key_id, self.version)
+        write!(
+            f,
+            "key '{}' version {}",
+            self.key_id.escape_debug(),
+            self.version
+        )
     }
 }
 
 /// The header of a sealed file (everything before the ciphertext).
 struct Header<'a> {
+    /// The id of the KEK the file is sealed under.
     kek_id: KekId,
+    /// The id of the key sealed (as read: any bytes).
     key_id: &'a [u8],
+    /// The version of the key sealed.
     version: u32,
+    /// The AEAD nonce.
     nonce: [u8; NONCE_LEN],
 }
 
@@ -233,10 +245,13 @@ impl Header<'_> {
 
 /// A sealed file split into its parts; nothing authenticated yet.
 struct Sealed<'a> {
+    /// The header's fields.
     header: Header<'a>,
     /// The header's bytes: the associated data.
     aad: &'a [u8],
+    /// The encrypted key.
     ciphertext: &'a [u8],
+    /// The Poly1305 tag over the header and the ciphertext.
     tag: &'a [u8; TAG_LEN],
 }
 
@@ -332,6 +347,7 @@ fn truncated(len: usize) -> String {
 
 /// Reads fields off the front of a byte string.
 struct Reader<'a> {
+    /// What is left to read.
     rest: &'a [u8],
 }
 
