@@ -542,6 +542,23 @@ codomyrmex_status codomyrmex_key_manager_exists(const codomyrmex_key_manager *km
                                                 bool *out_exists);
 
 /**
+ * Seals, under the KEK the key manager was opened with, every key file
+ * and version record that is plain (the original layout) or sealed under
+ * another KEK, each atomically: a crash leaves every file readable, and
+ * calling again finishes the work. Sets `*out_count` to the number of
+ * files rewritten (0 when everything was sealed already).
+ *
+ * Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (opened without a KEK, or a
+ * read-only source); otherwise as `codomyrmex_key_manager_get` for any
+ * key, and `CODOMYRMEX_ERR_IO`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `out_count` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_seal_all(const codomyrmex_key_manager *km,
+                                                  size_t *out_count);
+
+/**
  * Stores `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `<key_dir>/<key_id>.key`,
  * atomically and durably: a reader (or a crash) sees the old key or the new
  * one, never a mix or an empty file. A new id becomes version 1; over an
@@ -1035,6 +1052,49 @@ codomyrmex_status codomyrmex_open_options_set_trusted_uid(codomyrmex_open_option
  */
 codomyrmex_status codomyrmex_open_options_set_lock_timeout_ms(codomyrmex_open_options *opts,
                                                               uint32_t ms);
+
+/**
+ * Seal every key file and version record written through the opened key
+ * manager under the key-encryption key (KEK) in the file `path`: exactly
+ * 32 random bytes (`codomyrmex-keys kek generate` makes one), a regular
+ * file owned by this user or root, not a symbolic link, with no access for
+ * group or others — else `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (or
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` for another length) when the key
+ * manager is opened, which reads it once. Keep it outside the key
+ * directory. Plain files stay readable unless
+ * `codomyrmex_open_options_set_require_sealed`.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; `path` NULL or
+ * NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_kek_file(codomyrmex_open_options *opts,
+                                                       const char *path);
+
+/**
+ * Like `codomyrmex_open_options_set_kek_file` for the systemd credential
+ * `name`: the file `$CREDENTIALS_DIRECTORY/<name>` that `LoadCredential=`
+ * or `LoadCredentialEncrypted=` (a TPM-bound KEK) provides. `name` must be
+ * a plain file name (no `/`, not `.` or `..`, valid UTF-8), else
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; `name` NULL or
+ * NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_kek_credential(codomyrmex_open_options *opts,
+                                                             const char *name);
+
+/**
+ * With `require` true, reading a key file or version record that is not
+ * sealed fails with `CODOMYRMEX_ERR_CORRUPT`, so nobody who can write the
+ * key directory can slip a plain key in.
+ *
+ * # Safety
+ * As `codomyrmex_open_options_set_read_only`.
+ */
+codomyrmex_status codomyrmex_open_options_set_require_sealed(codomyrmex_open_options *opts,
+                                                             bool require);
 
 #ifdef __cplusplus
 }  // extern "C"

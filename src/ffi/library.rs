@@ -94,14 +94,14 @@ pub unsafe extern "C" fn codomyrmex_last_error_message(out: *mut c_char, out_cap
             let out = out.cast::<u8>();
             // SAFETY: a non-NULL `out` is valid for `out_cap` bytes (the
             // contract above); the message is library memory.
-            if let Ok(buf) = unsafe { args.fixed_out(out, cap, "out") } {
-                if let Some((nul, text)) = buf.split_last_mut() {
-                    let copied = message.len().min(text.len());
-                    text[..copied].copy_from_slice(&message.as_bytes()[..copied]);
-                    *nul = 0;
-                    if copied < text.len() {
-                        text[copied] = 0;
-                    }
+            if let Ok(buf) = unsafe { args.fixed_out(out, cap, "out") }
+                && let Some((nul, text)) = buf.split_last_mut()
+            {
+                let copied = message.len().min(text.len());
+                text[..copied].copy_from_slice(&message.as_bytes()[..copied]);
+                *nul = 0;
+                if copied < text.len() {
+                    text[copied] = 0;
                 }
             }
             message.len()

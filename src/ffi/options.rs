@@ -1,10 +1,13 @@
 //! Open options: how `codomyrmex_key_manager_open_with` opens a key source.
 
-use super::args::{handle_mut, out_param};
+use super::args::{c_str, handle_mut, out_param};
 use super::boundary::guard;
 use super::handle::{Handle, free_handle};
-use super::status::codomyrmex_status;
+use super::status::{Failure, codomyrmex_status};
+use crate::error::Status;
 use crate::store::OpenOptions;
+use std::ffi::{OsStr, c_char};
+use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 /// Options for `codomyrmex_key_manager_open_with`: created by
@@ -105,6 +108,79 @@ pub unsafe extern "C" fn codomyrmex_open_options_set_lock_timeout_ms(
         let opts = handle_mut!(args, opts);
         let timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
         *opts = std::mem::take(opts).lock_timeout(timeout);
+        Ok(())
+    })
+}
+
+/// Seal every key file and version record written through the opened key
+/// manager under the key-encryption key (KEK) in the file `path`: exactly
+/// 32 random bytes (`codomyrmex-keys kek generate` makes one), a regular
+/// file owned by this user or root, not a symbolic link, with no access for
+/// group or others — else `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (or
+/// `CODOMYRMEX_ERR_INVALID_ARGUMENT` for another length) when the key
+/// manager is opened, which reads it once. Keep it outside the key
+/// directory. Plain files stay readable unless
+/// `codomyrmex_open_options_set_require_sealed`.
+///
+/// # Safety
+/// `opts` as `codomyrmex_open_options_set_read_only`; `path` NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_kek_file(
+    opts: *mut codomyrmex_open_options,
+    path: *const c_char,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        let path = c_str!(args, path);
+        *opts = std::mem::take(opts).kek_file(OsStr::from_bytes(path.to_bytes()));
+        Ok(())
+    })
+}
+
+/// Like `codomyrmex_open_options_set_kek_file` for the systemd credential
+/// `name`: the file `$CREDENTIALS_DIRECTORY/<name>` that `LoadCredential=`
+/// or `LoadCredentialEncrypted=` (a TPM-bound KEK) provides. `name` must be
+/// a plain file name (no `/`, not `.` or `..`, valid UTF-8), else
+/// `CODOMYRMEX_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `opts` as `codomyrmex_open_options_set_read_only`; `name` NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_kek_credential(
+    opts: *mut codomyrmex_open_options,
+    name: *const c_char,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        let name = c_str!(args, name);
+        let name = name.to_str().map_err(|_| {
+            Failure::new(
+                Status::InvalidArgument,
+                "name: a credential name must be valid UTF-8",
+            )
+        })?;
+        crate::seal::check_credential_name(name)?;
+        *opts = std::mem::take(opts).kek_credential(name);
+        Ok(())
+    })
+}
+
+/// With `require` true, reading a key file or version record that is not
+/// sealed fails with `CODOMYRMEX_ERR_CORRUPT`, so nobody who can write the
+/// key directory can slip a plain key in.
+///
+/// # Safety
+/// As `codomyrmex_open_options_set_read_only`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_require_sealed(
+    opts: *mut codomyrmex_open_options,
+    require: bool,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        *opts = std::mem::take(opts).require_sealed(require);
         Ok(())
     })
 }

@@ -106,7 +106,7 @@ impl Kek {
 }
 
 /// Refuses a credential name that is not a plain file name.
-fn check_credential_name(name: &str) -> Result<()> {
+pub(crate) fn check_credential_name(name: &str) -> Result<()> {
     let problem = if name.is_empty() {
         "it is empty"
     } else if name == "." || name == ".." {

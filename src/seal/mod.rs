@@ -39,6 +39,7 @@ mod kek_file;
 mod tests;
 
 pub(crate) use kek::{Kek, KekId};
+pub(crate) use kek_file::check_credential_name;
 
 use kek::KEK_ID_LEN;
 
@@ -75,9 +76,13 @@ pub(crate) const fn sealed_overhead(key_id_len: usize) -> usize {
     FIXED_HEADER_LEN + key_id_len + TAG_LEN
 }
 
-/// The largest sealed file: a key of [`MAX_KEY_LEN`] bytes under the longest
-/// key id. A key store reading sealed files must allow files this large.
-pub(crate) const MAX_SEALED_LEN: usize = MAX_KEY_LEN + sealed_overhead(MAX_KEY_ID_LEN);
+/// The most bytes one sealed file holds: a key of [`MAX_KEY_LEN`] bytes and
+/// room for the few bytes of metadata a version record keeps with it.
+pub(crate) const MAX_PAYLOAD_LEN: usize = MAX_KEY_LEN + 64;
+
+/// The largest sealed file: the largest payload under the longest key id.
+/// A key store reading sealed files must allow files this large.
+pub(crate) const MAX_SEALED_LEN: usize = MAX_PAYLOAD_LEN + sealed_overhead(MAX_KEY_ID_LEN);
 
 /// Whether `bytes` (a key file's content) is a sealed file rather than the
 /// raw key bytes the original layout stores: whether it starts with
@@ -89,6 +94,18 @@ pub(crate) const MAX_SEALED_LEN: usize = MAX_KEY_LEN + sealed_overhead(MAX_KEY_I
 /// authentication checks), never returned as a wrong key.
 pub(crate) fn is_sealed(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
+}
+
+/// Whether `bytes` starts with the sealed-file magic with one byte altered:
+/// a sealed file damaged in its first bytes, which must be refused rather
+/// than read as a plain key. A raw random key does so with probability
+/// about 2^-53.
+pub(crate) fn is_damaged_seal(bytes: &[u8]) -> bool {
+    let Some(head) = bytes.get(..MAGIC.len()) else {
+        return false;
+    };
+    let matching = head.iter().zip(MAGIC).filter(|(a, b)| *a == b).count();
+    matching + 1 == MAGIC.len()
 }
 
 /// Seals `key`, version `version` of the key `key_id`, under `kek` with a
@@ -108,8 +125,8 @@ pub(crate) fn seal(kek: &Kek, key_id: &str, version: u32, key: &[u8]) -> Result<
 ///
 /// # Errors
 /// [`ErrorKind::InvalidKeyId`] for a key id that breaks the key-id rule;
-/// [`ErrorKind::InvalidArgument`] for version 0 or a key that is empty or
-/// over [`MAX_KEY_LEN`] bytes.
+/// [`ErrorKind::InvalidArgument`] for version 0 or a payload that is empty
+/// or over [`MAX_PAYLOAD_LEN`] bytes.
 pub(crate) fn seal_with_nonce(
     kek: &Kek,
     key_id: &str,
@@ -124,11 +141,11 @@ pub(crate) fn seal_with_nonce(
             format!("cannot seal key '{key_id}' as version 0; versions start at 1"),
         ));
     }
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
+    if key.is_empty() || key.len() > MAX_PAYLOAD_LEN {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
-                "cannot seal key '{key_id}': it has {} bytes, keys have 1 to {MAX_KEY_LEN}",
+                "cannot seal key '{key_id}': it has {} bytes, a sealed file holds 1 to {MAX_PAYLOAD_LEN}",
                 key.len()
             ),
         ));
@@ -183,6 +200,35 @@ pub(crate) fn unseal(
     )
     .map_err(|()| target.corrupt("sealed file failed authentication (altered or damaged)"))?;
     Ok(key)
+}
+
+/// The version number the sealed `file` says it holds, read without a KEK
+/// (so not yet authenticated: [`unseal`] with that number authenticates
+/// it).
+///
+/// # Errors
+/// [`ErrorKind::Corrupt`] if `file` is not a sealed file of a known format,
+/// or names another key id than `key_id`.
+pub(crate) fn claimed_version(key_id: &str, file: &[u8]) -> Result<u32> {
+    let sealed = Sealed::parse(file)
+        .map_err(|why| Error::new(ErrorKind::Corrupt, format!("key '{key_id}': {why}")))?;
+    let header = &sealed.header;
+    if header.key_id != key_id.as_bytes() {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "key '{key_id}': sealed for another key (the file holds key '{}' version {})",
+                header.key_id.escape_ascii(),
+                header.version
+            ),
+        ));
+    }
+    Ok(header.version)
+}
+
+/// The id of the KEK the sealed `file` names, if it parses as one.
+pub(crate) fn kek_id_of(file: &[u8]) -> Option<KekId> {
+    Sealed::parse(file).ok().map(|sealed| sealed.header.kek_id)
 }
 
 /// The key a caller expects a sealed file to hold, for checks and messages.

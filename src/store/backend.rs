@@ -60,6 +60,26 @@ impl KeyView {
     }
 }
 
+/// The version numbers of one key, without its bytes.
+pub(crate) struct VersionList {
+    /// The current version.
+    pub current: u32,
+    /// Older versions kept, ascending.
+    pub retained: Vec<u32>,
+    /// Staged versions, ascending.
+    pub staged: Vec<u32>,
+}
+
+impl From<KeyView> for VersionList {
+    fn from(view: KeyView) -> VersionList {
+        VersionList {
+            current: view.current,
+            retained: view.retained,
+            staged: view.staged,
+        }
+    }
+}
+
 /// A backend's note of the state a [`KeyView`] was read from; opaque to
 /// the layer above, each backend defines what it holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -109,6 +129,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// A consistent view of `id`; `None` if there is no such key.
     fn load(&self, id: &str) -> Result<Option<KeyView>>;
 
+    /// The version numbers of `id`, where possible without reading (or
+    /// being able to unseal) its key; `None` if there is no such key.
+    fn versions(&self, id: &str) -> Result<Option<VersionList>> {
+        Ok(self.load(id)?.map(VersionList::from))
+    }
+
     /// The bytes of `version` of `id`, which `view` lists as retained or
     /// staged; `None` if it has gone since.
     fn read_version(&self, id: &str, view: &KeyView, version: u32) -> Result<Option<SecretBytes>>;
@@ -121,6 +147,20 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// Applies `change` to `id`, whose state was `base` when read under the
     /// lock, atomically.
     fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<()>;
+
+    /// Rewrites every file of `id` that is not sealed under the source's
+    /// current KEK (plain, or sealed under a previous KEK), each atomically;
+    /// returns how many it rewrote.
+    fn seal_files(&self, id: &str, base: &KeyView) -> Result<usize> {
+        let _ = (id, base);
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::InvalidArgument,
+            format!(
+                "the key source '{}' cannot be sealed in place",
+                self.location()
+            ),
+        ))
+    }
 
     /// Removes, as far as it can prove them dead, what killed writers left
     /// behind (temporary files, records of deleted keys); done once when a

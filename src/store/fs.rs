@@ -2,7 +2,6 @@
 //! names built in place, what `fstat` says, reading a key file completely,
 //! and one way to describe a refused file.
 
-use super::MAX_KEY_LEN;
 use super::key_id::MAX_KEY_ID_LEN;
 use crate::error::{Error, ErrorKind, Result, describe_errno};
 use crate::secret::SecretBytes;
@@ -195,27 +194,6 @@ pub(super) fn read_key_bytes(
         }
     }
     Ok(bytes)
-}
-
-/// Whether a key decoded from a file is within the size limit.
-pub(super) fn check_decoded_len(label: Label<'_>, path: &Path, len: usize) -> Result<()> {
-    if len == 0 {
-        return Err(refuse(
-            label,
-            path,
-            ErrorKind::Corrupt,
-            "holds an empty key",
-        ));
-    }
-    if len > MAX_KEY_LEN {
-        return Err(refuse(
-            label,
-            path,
-            ErrorKind::Corrupt,
-            &format!("has {len} bytes, over the limit of {MAX_KEY_LEN}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Bytes of directory entries one `getdents64` call may return: 64 KiB,

@@ -95,15 +95,20 @@ impl<'a> Key<'a> {
     /// # Errors
     /// As [`Key::get`].
     pub fn current_version(&self) -> Result<NonZeroU32> {
-        Ok(super::nonzero(self.view()?.current))
+        Ok(self.versions()?.current)
     }
 
-    /// The versions the key has.
+    /// The versions the key has. A store of sealed files answers without
+    /// its KEK.
     ///
     /// # Errors
     /// As [`Key::get`].
     pub fn versions(&self) -> Result<Versions> {
-        let view = self.view()?;
+        let view = self
+            .km
+            .backend()
+            .versions(self.id)?
+            .ok_or_else(|| self.not_found())?;
         let all = |numbers: &[u32]| numbers.iter().map(|&v| super::nonzero(v)).collect();
         Ok(Versions {
             current: super::nonzero(view.current),
@@ -209,12 +214,17 @@ impl<'a> Key<'a> {
 
     /// The key as the store has it now.
     fn view(&self) -> Result<KeyView> {
-        self.km.backend().load(self.id)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("key '{}' not found in '{}'", self.id, self.km.location()),
-            )
-        })
+        self.km
+            .backend()
+            .load(self.id)?
+            .ok_or_else(|| self.not_found())
+    }
+
+    fn not_found(&self) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("key '{}' not found in '{}'", self.id, self.km.location()),
+        )
     }
 
     /// The key as the store has it now and the bytes of `version` in it

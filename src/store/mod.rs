@@ -7,6 +7,7 @@
 //! [`backend::Backend`] trait that each source implements.
 
 mod backend;
+mod codec;
 mod default_dir;
 mod dir;
 mod fs;
@@ -342,6 +343,37 @@ impl KeyManager {
             }
             Ok((Change::Promote { version }, ()))
         })
+    }
+
+    /// Seals every plain key file and version record in place, and rewrites
+    /// those sealed under a previous KEK (see
+    /// [`OpenOptions::previous_kek_file`]) under the current one: each file
+    /// atomically, so a crash leaves every file readable, and a second run
+    /// finishes the work. Returns how many files it rewrote (0 when all
+    /// were sealed under the current KEK already).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] if the store was opened without a KEK
+    /// or is read-only; otherwise as [`KeyManager::get`] for any key.
+    pub fn seal_all(&self) -> Result<usize> {
+        if self.backend.read_only() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "'{}' is a read-only key source; nothing was sealed",
+                    self.location()
+                ),
+            ));
+        }
+        let mut count = 0;
+        for id in self.backend.list()? {
+            let _lock = self.backend.lock(&id)?;
+            // A key deleted since the listing has nothing left to seal.
+            if let Some(view) = self.backend.load(&id)? {
+                count += self.backend.seal_files(&id, &view)?;
+            }
+        }
+        Ok(count)
     }
 
     /// The backend, for [`Key`].

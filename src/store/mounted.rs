@@ -14,13 +14,15 @@
 //! owner: root, this user, or the uid named in the options.
 
 use super::backend::{Backend, Change, KeyView, Token, WriteLock};
+use super::codec::{Codec, check_key_len};
 use super::fs::{
     FileName, Label, OPEN_FLAGS, file_type, for_each_name, io_error, join, permissions,
     read_key_bytes, refuse, wrong_type,
 };
 use super::key_id::is_valid_key_id;
-use super::{Location, MAX_KEY_LEN, OpenOptions};
+use super::{Location, OpenOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::seal::MAX_SEALED_LEN;
 use crate::secret::SecretBytes;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
@@ -47,6 +49,7 @@ pub(crate) struct MountedBackend {
     root: OwnedFd,
     location: Location,
     trusted: [u32; 3],
+    codec: Codec,
 }
 
 impl MountedBackend {
@@ -63,6 +66,7 @@ impl MountedBackend {
             root,
             location: Location::Mounted(resolved),
             trusted,
+            codec: Codec::new(options)?,
         };
         backend.check_dir(&backend.root, backend.path())?;
         Ok(backend)
@@ -96,12 +100,13 @@ impl MountedBackend {
         Ok((Arc::new(dir), path))
     }
 
-    /// Reads `name` from the snapshot `dir`, with every check; `None` if
-    /// it is absent.
+    /// Reads `name`, version `version` of `id`, from the snapshot `dir`,
+    /// with every check; `None` if it is absent.
     fn read(
         &self,
         dir: &OwnedFd,
         dir_path: &Path,
+        (id, version): (&str, u32),
         name: &FileName,
         label: Label<'_>,
     ) -> Result<Option<SecretBytes>> {
@@ -119,7 +124,10 @@ impl MountedBackend {
         }
         self.check_owner(&st, label, &path)?;
         self.check_containing_dir(dir, &file, &path)?;
-        let bytes = read_key_bytes(&file, &st, MAX_KEY_LEN, label, &path)?;
+        let raw = read_key_bytes(&file, &st, MAX_SEALED_LEN, label, &path)?;
+        let what = format!("{label}: '{}'", path.display());
+        let bytes = self.codec.decode(id, Some(version), raw, &what)?.bytes;
+        check_key_len(&what, &bytes)?;
         Ok(Some(bytes))
     }
 
@@ -272,10 +280,10 @@ impl Backend for MountedBackend {
             let Some(id) = name.strip_suffix(b".key").filter(|id| is_valid_key_id(id)) else {
                 return;
             };
-            if let Ok(st) = rustix::fs::statat(&*dir, name, AtFlags::empty()) {
-                if file_type(&st) == FileType::RegularFile {
-                    ids.push(String::from_utf8_lossy(id).into_owned());
-                }
+            if let Ok(st) = rustix::fs::statat(&*dir, name, AtFlags::empty())
+                && file_type(&st) == FileType::RegularFile
+            {
+                ids.push(String::from_utf8_lossy(id).into_owned());
             }
         })?;
         Ok(ids)
@@ -287,12 +295,12 @@ impl Backend for MountedBackend {
 
     fn load(&self, id: &str) -> Result<Option<KeyView>> {
         let (dir, path) = self.snapshot()?;
-        let Some(bytes) = self.read(&dir, &path, &FileName::new("", id, ".key"), Label::Key(id))?
-        else {
-            return Ok(None);
-        };
         let retained = self.version_numbers(&dir, &path, id)?;
         let current = retained.last().map_or(1, |highest| highest + 1);
+        let name = FileName::new("", id, ".key");
+        let Some(bytes) = self.read(&dir, &path, (id, current), &name, Label::Key(id))? else {
+            return Ok(None);
+        };
         Ok(Some(KeyView {
             current,
             bytes,
@@ -309,7 +317,13 @@ impl Backend for MountedBackend {
             None => self.snapshot()?,
         };
         let name = FileName::new("", id, &format!(".key.v{version}"));
-        self.read(&dir, &path, &name, Label::Version(id, version))
+        self.read(
+            &dir,
+            &path,
+            (id, version),
+            &name,
+            Label::Version(id, version),
+        )
     }
 
     fn lock(&self, _id: &str) -> Result<Box<dyn WriteLock + '_>> {

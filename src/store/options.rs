@@ -108,6 +108,18 @@ pub struct OpenOptions {
     pub(crate) read_only: bool,
     pub(crate) trusted_uid: Option<u32>,
     pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) kek: Option<KekSource>,
+    pub(crate) previous_keks: Vec<KekSource>,
+    pub(crate) require_sealed: bool,
+}
+
+/// Where a key-encryption key is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KekSource {
+    /// A private file of exactly 32 bytes.
+    File(PathBuf),
+    /// `$CREDENTIALS_DIRECTORY/<name>` (systemd credentials).
+    Credential(String),
 }
 
 impl Default for OpenOptions {
@@ -124,6 +136,9 @@ impl OpenOptions {
             read_only: false,
             trusted_uid: None,
             lock_timeout: Some(DEFAULT_LOCK_TIMEOUT),
+            kek: None,
+            previous_keks: Vec::new(),
+            require_sealed: false,
         }
     }
 
@@ -147,6 +162,41 @@ impl OpenOptions {
     /// fails with `Io` ("timed out waiting for the lock on <dir>").
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> OpenOptions {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Seal every key file and version record written from now on under
+    /// the key-encryption key in the file `path` (exactly 32 bytes; a
+    /// regular file of this user or root that nobody else can read), read
+    /// once when the store is opened. Files sealed under it are read back;
+    /// plain files still are, unless [`OpenOptions::require_sealed`].
+    pub fn kek_file(mut self, path: impl Into<PathBuf>) -> OpenOptions {
+        self.kek = Some(KekSource::File(path.into()));
+        self
+    }
+
+    /// Like [`OpenOptions::kek_file`] for the systemd credential `name`
+    /// (`$CREDENTIALS_DIRECTORY/<name>`, from `LoadCredential=` or
+    /// `LoadCredentialEncrypted=`).
+    pub fn kek_credential(mut self, name: impl Into<String>) -> OpenOptions {
+        self.kek = Some(KekSource::Credential(name.into()));
+        self
+    }
+
+    /// Also accept files sealed under the KEK in the file `path` on
+    /// reading (the KEK being replaced while a rewrap runs); they are
+    /// sealed under the current KEK by [`KeyManager::seal_all`].
+    ///
+    /// [`KeyManager::seal_all`]: crate::KeyManager::seal_all
+    pub fn previous_kek_file(mut self, path: impl Into<PathBuf>) -> OpenOptions {
+        self.previous_keks.push(KekSource::File(path.into()));
+        self
+    }
+
+    /// Refuse plain (unsealed) key files and version records on reading:
+    /// `Corrupt`.
+    pub fn require_sealed(mut self, require: bool) -> OpenOptions {
+        self.require_sealed = require;
         self
     }
 }

@@ -221,6 +221,31 @@ pub unsafe extern "C" fn codomyrmex_key_manager_exists(
     })
 }
 
+/// Seals, under the KEK the key manager was opened with, every key file
+/// and version record that is plain (the original layout) or sealed under
+/// another KEK, each atomically: a crash leaves every file readable, and
+/// calling again finishes the work. Sets `*out_count` to the number of
+/// files rewritten (0 when everything was sealed already).
+///
+/// Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (opened without a KEK, or a
+/// read-only source); otherwise as `codomyrmex_key_manager_get` for any
+/// key, and `CODOMYRMEX_ERR_IO`.
+///
+/// # Safety
+/// `km` must be NULL or a live handle; `out_count` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_key_manager_seal_all(
+    km: *const codomyrmex_key_manager,
+    out_count: *mut usize,
+) -> codomyrmex_status {
+    guard(|args| {
+        let km = handle!(args, km);
+        let out_count = out_param!(args, out_count);
+        out_count.set(km.seal_all()?);
+        Ok(())
+    })
+}
+
 /// `key!(args, km, key_id)`: the key `key_id` of the key manager `km`,
 /// both checked.
 macro_rules! key {

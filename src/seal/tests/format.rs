@@ -4,10 +4,10 @@
 use super::{expect_error, hex, unhex};
 use crate::error::ErrorKind;
 use crate::seal::{
-    Kek, MAGIC, MAX_SEALED_LEN, decrypt, encrypt, is_sealed, seal, seal_with_nonce,
-    sealed_overhead, unseal,
+    Kek, MAGIC, MAX_PAYLOAD_LEN, MAX_SEALED_LEN, decrypt, encrypt, is_sealed, seal,
+    seal_with_nonce, sealed_overhead, unseal,
 };
-use crate::store::{MAX_KEY_ID_LEN, MAX_KEY_LEN};
+use crate::store::MAX_KEY_ID_LEN;
 use proptest::prelude::*;
 
 /// The format's test vector (also in `docs/sealed-format.md`): KEK, nonce
@@ -255,11 +255,11 @@ fn seal_refuses_bad_arguments() {
         ErrorKind::InvalidArgument,
         "0 bytes",
     );
-    let too_long = vec![7; MAX_KEY_LEN + 1];
+    let too_long = vec![7; MAX_PAYLOAD_LEN + 1];
     expect_error(
         seal(&kek, "k", 1, &too_long),
         ErrorKind::InvalidArgument,
-        "65537 bytes",
+        "65601 bytes",
     );
 }
 
@@ -267,7 +267,7 @@ fn seal_refuses_bad_arguments() {
 fn the_largest_sealed_file_is_accepted_and_one_byte_more_is_not() {
     let kek = vector_kek();
     let longest_id = "k".repeat(MAX_KEY_ID_LEN);
-    let key = vec![0xee; MAX_KEY_LEN];
+    let key = vec![0xee; MAX_PAYLOAD_LEN];
     let file = seal(&kek, &longest_id, u32::MAX, &key).unwrap();
     assert_eq!(file.len(), MAX_SEALED_LEN);
     let opened = unseal(Some(&kek), &longest_id, u32::MAX, &file).unwrap();

@@ -55,6 +55,11 @@ impl SecretFile<'_> {
         join(self.dir_path, &self.name)
     }
 
+    /// The file named for messages: `key 'api': '/keys/api.key'`.
+    pub fn describe(&self) -> String {
+        format!("{}: '{}'", self.label, self.path().display())
+    }
+
     /// Reads the file, refusing one that is not a private regular file
     /// owned by `uid`; `None` if it is absent. The file stays open in the
     /// result, so the caller can tell whether the name still refers to it.

@@ -4,12 +4,12 @@
 
 use super::file::{Replace, SecretFile, remove_if_present, sync_dir};
 use super::open::{DIR_MODE, make_dir, open_new_dir};
-use super::records::{Entry, Malformed, RECORD_HEADER_LEN, Record, decode, encode, parse_entry};
+use super::records::{Entry, Malformed, Record, decode, digest, encode, parse_entry};
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::MAX_KEY_LEN;
-use crate::store::fs::{
-    FileName, Label, file_type, for_each_name, io_error, join, permissions, refuse,
-};
+use crate::seal::MAX_SEALED_LEN;
+use crate::store::backend::KeyView;
+use crate::store::codec::{Codec, check_key_len};
+use crate::store::fs::{FileName, Label, file_type, for_each_name, io_error, join, permissions};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::{CStr, CString, OsStr};
@@ -26,6 +26,7 @@ pub(super) struct History<'a> {
     path: PathBuf,
     id: &'a str,
     uid: u32,
+    codec: &'a Codec,
     /// The directory was made by this call (and is empty but for what the
     /// call writes).
     created: bool,
@@ -48,6 +49,7 @@ impl<'a> History<'a> {
         root: &OwnedFd,
         root_path: &Path,
         id: &'a str,
+        codec: &'a Codec,
         create: bool,
     ) -> Result<Option<History<'a>>> {
         let uid = rustix::process::geteuid().as_raw();
@@ -66,6 +68,7 @@ impl<'a> History<'a> {
             path: join(&parent_path, &name),
             id,
             uid,
+            codec,
             created,
         }))
     }
@@ -80,7 +83,7 @@ impl<'a> History<'a> {
             name: FileName::new("", &number, suffix),
             temp: FileName::new(".", &number, if staged { ".staged.tmp" } else { ".tmp" }),
             label: Label::Version(self.id, version),
-            max_len: MAX_KEY_LEN + RECORD_HEADER_LEN,
+            max_len: MAX_SEALED_LEN,
         }
     }
 
@@ -101,18 +104,60 @@ impl<'a> History<'a> {
     /// Reads a record; `None` if it is absent.
     pub fn read(&self, version: u32, staged: bool) -> Result<Option<Record>> {
         let file = self.file(version, staged);
-        let Some((bytes, _)) = file.read(self.uid)? else {
+        let Some((raw, _)) = file.read(self.uid)? else {
             return Ok(None);
         };
-        let record = decode(bytes, version).map_err(|why| {
-            let what = match why {
+        let what = file.describe();
+        let decoded = self.codec.decode(self.id, Some(version), raw, &what)?;
+        let record = decode(decoded.bytes, version).map_err(|why| {
+            let why = match why {
                 Malformed::Header => "has a damaged record header".to_string(),
                 Malformed::Version(other) => format!("holds the record of version {other}"),
             };
-            refuse(file.label, &file.path(), ErrorKind::Corrupt, &what)
+            Error::new(ErrorKind::Corrupt, format!("{what} {why}"))
         })?;
-        crate::store::fs::check_decoded_len(file.label, &file.path(), record.bytes.len())?;
+        check_key_len(&what, &record.bytes)?;
         Ok(Some(record))
+    }
+
+    /// Rewrites, sealed under the current KEK, every record that is plain
+    /// or sealed under a previous one. The highest record below the
+    /// current version also gets the successor binding, if a 1.0 record
+    /// lacks it. Returns how many it rewrote.
+    pub fn seal_records(&self, base: &KeyView) -> Result<usize> {
+        let listing = self.list()?;
+        let highest = listing
+            .retained
+            .iter()
+            .copied()
+            .filter(|&v| v < base.current)
+            .max();
+        let entries = listing
+            .retained
+            .iter()
+            .map(|&v| (v, false))
+            .chain(listing.staged.iter().map(|&v| (v, true)));
+        let mut count = 0;
+        for (version, staged) in entries {
+            let Some((raw, _)) = self.file(version, staged).read(self.uid)? else {
+                continue;
+            };
+            let Some(record) = self.read(version, staged)? else {
+                continue;
+            };
+            let binds = !staged && Some(version) == highest && record.successor.is_none();
+            if !self.codec.needs_sealing(&raw) && !binds {
+                continue;
+            }
+            let current_digest = digest(&base.bytes);
+            let successor = match binds {
+                true => Some((base.current, &current_digest)),
+                false => record.successor.as_ref().map(|(next, d)| (*next, d)),
+            };
+            self.write(version, staged, &record.bytes, successor)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Whether a record exists.
@@ -128,8 +173,10 @@ impl<'a> History<'a> {
         key: &[u8],
         successor: Option<(u32, &[u8; 32])>,
     ) -> Result<()> {
-        self.file(version, staged)
-            .write(&encode(version, key, successor), Replace::Yes)
+        let file = self
+            .codec
+            .encode(self.id, version, &encode(version, key, successor))?;
+        self.file(version, staged).write(&file, Replace::Yes)
     }
 
     /// Takes back what a failed write of the record of `version` left: the

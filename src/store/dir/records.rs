@@ -147,10 +147,41 @@ impl Standing {
 
 /// Where the key file `key` stands, given the highest retained record
 /// (its number and content) — a pure decision from facts on disk.
-pub(super) fn standing(key: &[u8], highest: Option<(u32, &Record)>) -> Standing {
+/// `sealed_as` is the version a sealed key file is authenticated for
+/// (`None` for a plain file); a sealed key file whose version the records
+/// do not lead to is refused: `Err` with the version it claims.
+pub(super) fn standing(
+    key: &[u8],
+    sealed_as: Option<u32>,
+    highest: Option<(u32, &Record)>,
+) -> Result<Standing, u32> {
     let Some((number, record)) = highest else {
-        return Standing::NoHistory;
+        return match sealed_as {
+            None | Some(1) => Ok(Standing::NoHistory),
+            Some(claimed) => Err(claimed),
+        };
     };
+    let succeeds = |next: u32| {
+        record.successor.is_some_and(|(successor, key_digest)| {
+            successor == next && next > number && bool::from(digest(key).ct_eq(&key_digest))
+        })
+    };
+    let Some(claimed) = sealed_as else {
+        return Ok(plain_standing(key, number, record));
+    };
+    if claimed == number && same_bytes(&record.bytes, key) {
+        Ok(Standing::Recorded(number))
+    } else if succeeds(claimed) {
+        Ok(Standing::Successor(claimed))
+    } else if claimed == 1 {
+        Ok(Standing::Orphaned)
+    } else {
+        Err(claimed)
+    }
+}
+
+/// [`standing`] of a plain key file, which says nothing of its version.
+fn plain_standing(key: &[u8], number: u32, record: &Record) -> Standing {
     if same_bytes(&record.bytes, key) {
         return Standing::Recorded(number);
     }
@@ -235,26 +266,50 @@ mod tests {
 
     #[test]
     fn the_key_file_stands_where_the_records_say() {
-        assert_eq!(standing(b"k", None), Standing::NoHistory);
+        let plain = |key: &[u8], highest| standing(key, None, highest).unwrap();
+        assert_eq!(plain(b"k", None), Standing::NoHistory);
         let recorded = record(3, b"k", None);
-        assert_eq!(standing(b"k", Some((3, &recorded))), Standing::Recorded(3));
+        assert_eq!(plain(b"k", Some((3, &recorded))), Standing::Recorded(3));
+        let rotated = record(3, b"old", Some((4, b"new")));
+        assert_eq!(plain(b"new", Some((3, &rotated))), Standing::Successor(4));
+        assert_eq!(plain(b"old", Some((3, &rotated))), Standing::Recorded(3));
+        // A key file that the library did not write matches nothing.
+        assert_eq!(plain(b"copied", Some((3, &rotated))), Standing::Orphaned);
+        assert_eq!(plain(b"copied", Some((3, &recorded))), Standing::Orphaned);
+        let legacy = decode(SecretBytes::from_slice(b"old"), 2).ok().unwrap();
+        assert_eq!(plain(b"new", Some((2, &legacy))), Standing::Legacy(3));
+        assert_eq!(plain(b"new", Some((u32::MAX, &legacy))), Standing::Orphaned);
+    }
+
+    #[test]
+    fn a_sealed_key_file_stands_only_where_its_version_is_led_to() {
         let rotated = record(3, b"old", Some((4, b"new")));
         assert_eq!(
-            standing(b"new", Some((3, &rotated))),
-            Standing::Successor(4)
+            standing(b"new", Some(4), Some((3, &rotated))),
+            Ok(Standing::Successor(4))
         );
-        assert_eq!(standing(b"old", Some((3, &rotated))), Standing::Recorded(3));
-        // A key file that the library did not write matches nothing.
-        assert_eq!(standing(b"copied", Some((3, &rotated))), Standing::Orphaned);
         assert_eq!(
-            standing(b"copied", Some((3, &recorded))),
-            Standing::Orphaned
+            standing(b"old", Some(3), Some((3, &rotated))),
+            Ok(Standing::Recorded(3))
         );
-        let legacy = decode(SecretBytes::from_slice(b"old"), 2).ok().unwrap();
-        assert_eq!(standing(b"new", Some((2, &legacy))), Standing::Legacy(3));
+        // The same bytes rotated: the record names them as version 4.
+        let same = record(3, b"k", Some((4, b"k")));
         assert_eq!(
-            standing(b"new", Some((u32::MAX, &legacy))),
-            Standing::Orphaned
+            standing(b"k", Some(4), Some((3, &same))),
+            Ok(Standing::Successor(4))
+        );
+        assert_eq!(
+            standing(b"k", Some(3), Some((3, &same))),
+            Ok(Standing::Recorded(3))
+        );
+        // An old version put back as current, or a claim nothing leads to.
+        assert_eq!(standing(b"old", Some(2), Some((3, &rotated))), Err(2));
+        assert_eq!(standing(b"new", Some(5), Some((3, &rotated))), Err(5));
+        assert_eq!(standing(b"k", Some(7), None), Err(7));
+        assert_eq!(standing(b"k", Some(1), None), Ok(Standing::NoHistory));
+        assert_eq!(
+            standing(b"fresh", Some(1), Some((3, &rotated))),
+            Ok(Standing::Orphaned)
         );
     }
 

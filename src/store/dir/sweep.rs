@@ -90,12 +90,11 @@ fn sweep_history(backend: &DirBackend, id: &str) {
             let _ = backend.remove_history(id);
         }
         Ok(_) => {
-            if let Ok(Some(history)) = backend.history(id, false) {
-                if let Ok(listing) = history.list() {
-                    if !listing.temporaries.is_empty() {
-                        let _ = history.remove(&[], &listing.temporaries);
-                    }
-                }
+            if let Ok(Some(history)) = backend.history(id, false)
+                && let Ok(listing) = history.list()
+                && !listing.temporaries.is_empty()
+            {
+                let _ = history.remove(&[], &listing.temporaries);
             }
         }
         Err(_) => {}
