@@ -3,7 +3,10 @@
  *
  * It opens the default key directory, creates a key, rotates it, uses it
  * for an HMAC and for key derivation without ever reading it, and deletes
- * it again. Read it top to bottom; every step says which function it shows.
+ * it again: it removes exactly what it created (its key, and the directory
+ * and the library's bookkeeping files in it if they did not exist before),
+ * and never touches anything else. Read it top to bottom; every step says
+ * which function it shows.
  *
  * Three rules hold for every call, and this program follows them:
  *
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codomyrmex_keys.h"
@@ -81,9 +85,82 @@ static bool stored_fingerprint(const codomyrmex_key_manager *km, const char *key
     return true;
 }
 
+/* What existed in the default key directory before the demo opened it for
+ * writing (opening creates the directory, its lock file `.lock` and its
+ * version directory `.versions` when they are missing). */
+struct found {
+    char dir[4096];
+    bool dir_existed;
+    bool lock_existed;
+    bool versions_existed;
+};
+
+static bool path_exists(const char *dir, const char *name)
+{
+    char path[4200];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+/* Looks at the default key directory without creating anything: a
+ * read-only open makes nothing, and fails if the directory is absent. */
+static void look_before(struct found *found)
+{
+    codomyrmex_open_options *opts = NULL;
+    codomyrmex_key_manager *peek = NULL;
+    size_t len = 0;
+
+    memset(found, 0, sizeof *found);
+    if (codomyrmex_open_options_new(&opts) != CODOMYRMEX_OK) {
+        return;
+    }
+    (void)codomyrmex_open_options_set_read_only(opts, true);
+    if (codomyrmex_key_manager_open_with(NULL, opts, &peek) == CODOMYRMEX_OK &&
+        codomyrmex_key_manager_dir(peek, found->dir, sizeof found->dir, &len) == CODOMYRMEX_OK) {
+        found->dir_existed = true;
+        found->lock_existed = path_exists(found->dir, ".lock");
+        found->versions_existed = path_exists(found->dir, ".versions");
+    }
+    codomyrmex_key_manager_free(peek);
+    codomyrmex_open_options_free(opts);
+}
+
+/* Removes what opening the default key directory created, and says so.
+ * rmdir() only removes an empty directory, so anything another program
+ * put there meanwhile stays. */
+static void remove_what_opening_made(const struct found *found, const char *dir)
+{
+    char path[4200];
+
+    if (!found->versions_existed) {
+        snprintf(path, sizeof path, "%s/.versions", dir);
+        if (rmdir(path) == 0) {
+            printf("7. removed %s, which opening created\n", path);
+        }
+    }
+    if (!found->lock_existed) {
+        snprintf(path, sizeof path, "%s/.lock", dir);
+        if (unlink(path) == 0) {
+            printf("   removed %s, which opening created\n", path);
+        }
+    }
+    if (!found->dir_existed) {
+        if (rmdir(dir) == 0) {
+            printf("   removed the key directory %s, which this demo created\n", dir);
+        } else {
+            printf("   kept the key directory %s: something else is in it now\n", dir);
+        }
+    } else {
+        printf("   kept the key directory %s and its other contents, as found\n", dir);
+    }
+}
+
 int main(void)
 {
     codomyrmex_key_manager *km = NULL;
+    struct found found;
     char key_id[64];
     bool key_created = false;
     int exit_code = 1;
@@ -114,7 +191,9 @@ int main(void)
     printf("codomyrmex_keys %s\n\n", codomyrmex_version());
 
     /* 1. Open the default key directory (NULL). It is created with mode
-     *    0700 if absent; an existing one must be private to this user. */
+     *    0700 if absent; an existing one must be private to this user.
+     *    (First a look at what is there, so the demo can leave it so.) */
+    look_before(&found);
     if (!ok(codomyrmex_key_manager_open(NULL, &km), "opening the default key directory")) {
         goto done;
     }
@@ -268,6 +347,9 @@ int main(void)
     if (exists) {
         goto done;
     }
+    codomyrmex_key_manager_free(km);
+    km = NULL;
+    remove_what_opening_made(&found, dir);
     exit_code = 0;
 
 done:
