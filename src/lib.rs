@@ -30,6 +30,8 @@
 
 mod alg;
 mod error;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod hkdf;
 mod hmac;
 mod random;
@@ -37,6 +39,16 @@ mod secret;
 mod store;
 
 pub mod ffi;
+
+/// The etcd client, reachable from outside the crate only for its own
+/// integration tests (`tests/etcd_client.rs`): not a supported API, and
+/// free to change in any release. Applications reach etcd through the key
+/// manager.
+#[cfg(feature = "etcd")]
+#[doc(hidden)]
+pub mod etcd_client_for_tests {
+    pub use crate::etcd::*;
+}
 
 pub use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 pub use crate::error::{Error, ErrorKind, Result};

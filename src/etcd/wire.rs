@@ -1,0 +1,476 @@
+//! The JSON bodies of etcd's v3 gateway (etcd 3.4, `/v3/...`), as the
+//! gateway writes them: protobuf field names, bytes in padded base64,
+//! 64-bit integers as strings, and fields with default values left out.
+//!
+//! Secret bytes are encoded straight into the request body (no base64
+//! copy of their own) and decoded straight from the response body into
+//! wiped buffers.
+
+use crate::secret::SecretBytes;
+use base64::Engine as _;
+use base64::display::Base64Display;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// Bytes written as base64, encoded piecewise into the output.
+pub(crate) struct B64<'a>(pub &'a [u8]);
+
+impl Serialize for B64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(self.0, &STANDARD))
+    }
+}
+
+/// Owned bytes written as base64 (a computed range end).
+pub(crate) struct B64Owned(pub Vec<u8>);
+
+impl Serialize for B64Owned {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        B64(&self.0).serialize(serializer)
+    }
+}
+
+/// A 64-bit integer written as a JSON string, as the gateway expects.
+pub(crate) struct Int(pub i64);
+
+impl Serialize for Int {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// `RangeRequest`.
+#[derive(Serialize)]
+pub(crate) struct RangeJson<'a> {
+    pub key: B64<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_end: Option<B64<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Int>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Int>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub keys_only: bool,
+}
+
+/// `PutRequest`.
+#[derive(Serialize)]
+pub(crate) struct PutJson<'a> {
+    pub key: B64<'a>,
+    pub value: B64<'a>,
+}
+
+/// `DeleteRangeRequest`.
+#[derive(Serialize)]
+pub(crate) struct DeleteRangeJson<'a> {
+    pub key: B64<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_end: Option<B64Owned>,
+}
+
+/// `Compare`: exactly one of the target fields is set, the one `target`
+/// names.
+#[derive(Serialize)]
+pub(crate) struct CompareJson<'a> {
+    pub key: B64<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_end: Option<B64<'a>>,
+    pub target: &'static str,
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mod_revision: Option<Int>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_revision: Option<Int>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Int>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<B64<'a>>,
+}
+
+/// `RequestOp`: one operation of a transaction.
+#[derive(Serialize)]
+pub(crate) enum RequestOpJson<'a> {
+    #[serde(rename = "request_range")]
+    Range(RangeJson<'a>),
+    #[serde(rename = "request_put")]
+    Put(PutJson<'a>),
+    #[serde(rename = "request_delete_range")]
+    DeleteRange(DeleteRangeJson<'a>),
+}
+
+/// `TxnRequest`.
+#[derive(Serialize)]
+pub(crate) struct TxnJson<'a> {
+    pub compare: Vec<CompareJson<'a>>,
+    pub success: Vec<RequestOpJson<'a>>,
+    pub failure: Vec<RequestOpJson<'a>>,
+}
+
+/// `AuthenticateRequest`.
+#[derive(Serialize)]
+pub(crate) struct AuthenticateJson<'a> {
+    pub name: &'a str,
+    pub password: &'a str,
+}
+
+/// `WatchRequest` with a `create_request`.
+#[derive(Serialize)]
+pub(crate) struct WatchJson<'a> {
+    pub create_request: WatchCreateJson<'a>,
+}
+
+/// `WatchCreateRequest`.
+#[derive(Serialize)]
+pub(crate) struct WatchCreateJson<'a> {
+    pub key: B64<'a>,
+    pub range_end: B64<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_revision: Option<Int>,
+}
+
+// ---------------------------------------------------------------- answers
+
+/// `ResponseHeader`.
+#[derive(Deserialize, Default, Debug)]
+pub(crate) struct HeaderJson {
+    #[serde(default, deserialize_with = "int")]
+    pub revision: i64,
+    #[serde(default, deserialize_with = "uint")]
+    pub member_id: u64,
+}
+
+/// `mvccpb.KeyValue`.
+#[derive(Deserialize)]
+pub(crate) struct KeyValueJson {
+    #[serde(default, deserialize_with = "bytes")]
+    pub key: Vec<u8>,
+    #[serde(default, deserialize_with = "int")]
+    pub create_revision: i64,
+    #[serde(default, deserialize_with = "int")]
+    pub mod_revision: i64,
+    #[serde(default, deserialize_with = "int")]
+    pub version: i64,
+    #[serde(default)]
+    pub value: SecretValue,
+}
+
+/// `RangeResponse`.
+#[derive(Deserialize, Default)]
+pub(crate) struct RangeResponseJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+    #[serde(default)]
+    pub kvs: Vec<KeyValueJson>,
+    #[serde(default)]
+    pub more: bool,
+    #[serde(default, deserialize_with = "int")]
+    pub count: i64,
+}
+
+/// `PutResponse` (and any answer of which only the header matters).
+#[derive(Deserialize, Default)]
+pub(crate) struct HeaderOnlyJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+}
+
+/// `DeleteRangeResponse`.
+#[derive(Deserialize, Default)]
+pub(crate) struct DeleteRangeResponseJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+    #[serde(default, deserialize_with = "int")]
+    pub deleted: i64,
+}
+
+/// `ResponseOp`: one of its fields is set.
+#[derive(Deserialize, Default)]
+pub(crate) struct ResponseOpJson {
+    pub response_range: Option<RangeResponseJson>,
+    pub response_put: Option<HeaderOnlyJson>,
+    pub response_delete_range: Option<DeleteRangeResponseJson>,
+}
+
+/// `TxnResponse`.
+#[derive(Deserialize, Default)]
+pub(crate) struct TxnResponseJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+    #[serde(default)]
+    pub succeeded: bool,
+    #[serde(default)]
+    pub responses: Vec<ResponseOpJson>,
+}
+
+/// `AuthenticateResponse`.
+#[derive(Deserialize)]
+pub(crate) struct AuthenticateResponseJson {
+    pub token: SecretText,
+}
+
+/// `StatusResponse` (its field names are camelCase in etcd's proto).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatusResponseJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default, deserialize_with = "int")]
+    pub db_size: i64,
+    #[serde(default, deserialize_with = "uint")]
+    pub leader: u64,
+    #[serde(default, deserialize_with = "uint")]
+    pub raft_term: u64,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// `MemberListResponse`.
+#[derive(Deserialize, Default)]
+pub(crate) struct MemberListResponseJson {
+    #[serde(default)]
+    pub members: Vec<MemberJson>,
+}
+
+/// `Member` (field names as in etcd's proto).
+#[derive(Deserialize)]
+pub(crate) struct MemberJson {
+    #[serde(rename = "ID", default, deserialize_with = "uint")]
+    pub id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(rename = "peerURLs", default)]
+    pub peer_urls: Vec<String>,
+    #[serde(rename = "clientURLs", default)]
+    pub client_urls: Vec<String>,
+    #[serde(rename = "isLearner", default)]
+    pub is_learner: bool,
+}
+
+/// The gateway's error body for a unary call.
+#[derive(Deserialize, Default)]
+pub(crate) struct GatewayErrorJson {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub code: i32,
+}
+
+/// One line of the watch stream: a result, or the error that ends it.
+#[derive(Deserialize)]
+pub(crate) struct WatchLineJson {
+    pub result: Option<WatchResultJson>,
+    pub error: Option<StreamErrorJson>,
+}
+
+/// The error object of a streamed answer.
+#[derive(Deserialize, Default)]
+pub(crate) struct StreamErrorJson {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub grpc_code: i32,
+}
+
+/// `WatchResponse`; event values are skipped, never decoded or copied.
+#[derive(Deserialize, Default)]
+pub(crate) struct WatchResultJson {
+    #[serde(default)]
+    pub header: HeaderJson,
+    #[serde(default)]
+    pub created: bool,
+    #[serde(default)]
+    pub canceled: bool,
+    #[serde(default, deserialize_with = "int")]
+    pub compact_revision: i64,
+    #[serde(default)]
+    pub cancel_reason: String,
+    #[serde(default)]
+    pub events: Vec<EventJson>,
+}
+
+/// `mvccpb.Event`, reduced to the revision it happened at.
+#[derive(Deserialize)]
+pub(crate) struct EventJson {
+    #[serde(default)]
+    pub kv: EventKvJson,
+}
+
+/// The part of an event's key-value the watcher needs.
+#[derive(Deserialize, Default)]
+pub(crate) struct EventKvJson {
+    #[serde(default, deserialize_with = "int")]
+    pub mod_revision: i64,
+}
+
+// ------------------------------------------------------ field decoders
+
+/// Base64 bytes decoded into a buffer that is wiped when dropped.
+#[derive(Default)]
+pub(crate) struct SecretValue(pub Option<SecretBytes>);
+
+impl SecretValue {
+    /// The bytes (empty when the gateway left the field out).
+    pub(crate) fn into_secret(self) -> SecretBytes {
+        self.0.unwrap_or_else(|| SecretBytes::zeroed(0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+        impl Visitor<'_> for SecretVisitor {
+            type Value = SecretValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("base64 bytes")
+            }
+            // serde_json hands over a slice of the body (wiped by the
+            // caller) unless the string has escapes, which base64 never has.
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<SecretValue, E> {
+                decode_secret(text)
+                    .map(|bytes| SecretValue(Some(bytes)))
+                    .ok_or_else(|| E::custom("a value is not valid base64"))
+            }
+        }
+        deserializer.deserialize_str(SecretVisitor)
+    }
+}
+
+/// Text that is a credential (an auth token), wiped when dropped.
+pub(crate) struct SecretText(pub zeroize::Zeroizing<String>);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl Visitor<'_> for TextVisitor {
+            type Value = SecretText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<SecretText, E> {
+                Ok(SecretText(zeroize::Zeroizing::new(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// Decodes padded standard base64 into a wiped buffer of exactly the
+/// decoded length (so no resize copies it).
+pub(crate) fn decode_secret(text: &str) -> Option<SecretBytes> {
+    let input = text.as_bytes();
+    let padding = input.iter().rev().take_while(|&&b| b == b'=').count();
+    if !input.len().is_multiple_of(4) || padding > 2 {
+        return None;
+    }
+    let exact = input.len() / 4 * 3 - padding;
+    let mut out = SecretBytes::zeroed(exact);
+    match STANDARD.decode_slice(input, out.as_mut_bytes()) {
+        Ok(written) if written == exact => Some(out),
+        _ => None,
+    }
+}
+
+fn bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    STANDARD
+        .decode(text.as_bytes())
+        .map_err(|_| de::Error::custom("a key is not valid base64"))
+}
+
+/// An integer that arrives as a JSON string (or, leniently, a number).
+struct IntVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: std::str::FromStr + TryFrom<i64> + TryFrom<u64>> Visitor<'_> for IntVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer or a string holding one")
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        text.parse()
+            .map_err(|_| E::custom("an integer field holds no integer"))
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<T, E> {
+        T::try_from(value).map_err(|_| E::custom("an integer field is out of range"))
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<T, E> {
+        T::try_from(value).map_err(|_| E::custom("an integer field is out of range"))
+    }
+}
+
+fn int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    deserializer.deserialize_any(IntVisitor::<i64>(std::marker::PhantomData))
+}
+
+fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    deserializer.deserialize_any(IntVisitor::<u64>(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_decode_to_their_exact_length() {
+        for len in 0..20usize {
+            let data: Vec<u8> = (0..len as u8).collect();
+            let text = STANDARD.encode(&data);
+            let decoded = decode_secret(&text).unwrap();
+            assert_eq!(decoded.as_bytes(), &data[..], "len {len}");
+        }
+        for bad in ["abc", "a===", "!!!!", "YQ=a"] {
+            assert!(decode_secret(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn requests_use_base64_and_string_integers() {
+        let op = RequestOpJson::Range(RangeJson {
+            key: B64(b"k/"),
+            range_end: Some(B64(b"k0")),
+            revision: Some(Int(7)),
+            limit: None,
+            keys_only: true,
+        });
+        let text = serde_json::to_string(&op).unwrap();
+        assert_eq!(
+            text,
+            r#"{"request_range":{"key":"ay8=","range_end":"azA=","revision":"7","keys_only":true}}"#
+        );
+    }
+
+    #[test]
+    fn answers_parse_as_the_gateway_writes_them() {
+        let text = br#"{"header":{"cluster_id":"1","member_id":"12635203278010882041","revision":"3","raft_term":"2"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"3"}}},{"response_range":{"header":{"revision":"3"},"kvs":[{"key":"Zm9v","create_revision":"2","mod_revision":"3","version":"2","value":"YmF6"}],"count":"1"}}]}"#;
+        let txn: TxnResponseJson = serde_json::from_slice(text).unwrap();
+        assert!(txn.succeeded);
+        assert_eq!(txn.header.revision, 3);
+        assert_eq!(txn.header.member_id, 12635203278010882041);
+        let range = txn.responses[1].response_range.as_ref().unwrap();
+        assert_eq!(range.kvs[0].key, b"foo");
+        assert_eq!(range.kvs[0].mod_revision, 3);
+        assert!(txn.responses[0].response_put.is_some());
+
+        let empty: RangeResponseJson = serde_json::from_slice(br#"{"header":{}}"#).unwrap();
+        assert!(empty.kvs.is_empty() && empty.count == 0);
+    }
+
+    #[test]
+    fn watch_lines_skip_values() {
+        let line = br#"{"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"Zm9v","mod_revision":"5","value":"c2VjcmV0"}},{"type":"DELETE","kv":{"key":"Zm9v","mod_revision":"5"}}]}}"#;
+        let parsed: WatchLineJson = serde_json::from_slice(line).unwrap();
+        let result = parsed.result.unwrap();
+        assert_eq!(result.events.len(), 2);
+        assert_eq!(result.events[0].kv.mod_revision, 5);
+        let error = br#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}"#;
+        let parsed: WatchLineJson = serde_json::from_slice(error).unwrap();
+        assert_eq!(parsed.error.unwrap().grpc_code, 14);
+    }
+}
