@@ -30,7 +30,8 @@
 # Environment: ETCD_CLUSTER_BASE_PORT picks the first of six consecutive
 # ports (clients use base, base+2, base+4; peers the odd ones); without it a
 # free range is chosen. ETCD_CLUSTER_START_TIMEOUT bounds the health wait
-# (seconds, default 60).
+# (seconds, default 60). ETCD_CLUSTER_AUTH_TOKEN_TTL sets how long an idle
+# auth token lives (seconds, etcd's default 300).
 set -euo pipefail
 
 script_dir="$(cd "$(dirname "$0")" && pwd)"
@@ -119,7 +120,8 @@ member_args() {
         --initial-advertise-peer-urls "http://127.0.0.1:$(peer_port "$i")" \
         --initial-cluster "${cluster[*]}" --initial-cluster-state new \
         --initial-cluster-token "codomyrmex-$BASE_PORT" \
-        --logger zap --log-outputs stderr
+        --logger zap --log-outputs stderr \
+        --auth-token-ttl "$AUTH_TOKEN_TTL"
     if [ "$TLS" = 1 ]; then
         printf '%s\n' --cert-file "$DIR/tls/server.crt" --key-file "$DIR/tls/server.key" \
             --trusted-ca-file "$DIR/tls/ca.crt" --client-cert-auth
@@ -282,6 +284,7 @@ try_start() {
         echo "BASE_PORT=$BASE_PORT"
         echo "TLS=$TLS"
         echo "OWNER_PID=$OWNER_PID"
+        echo "AUTH_TOKEN_TTL=$AUTH_TOKEN_TTL"
         echo "AUTH_ENABLED=0"
     } >"$DIR/cluster.state"
     for i in $(seq 1 "$MEMBERS"); do
@@ -299,6 +302,7 @@ cmd_start() {
     local want_auth=0 attempt
     TLS=0
     AUTH_ENABLED=0
+    AUTH_TOKEN_TTL=${ETCD_CLUSTER_AUTH_TOKEN_TTL:-300}
     OWNER_PID=$PPID
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -348,8 +352,15 @@ cmd_kill_member() {
     local pid
     pid=$(member_pid "$1")
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    # Wait until it is really gone, so its ports are closed when we return.
-    while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    # Wait until it is really dead (a zombie counts: nobody may reap it
+    # soon), so its ports are closed when we return.
+    while [ -n "$pid" ] && process_running "$pid"; do sleep 0.01; done
+}
+
+process_running() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 cmd_restart_member() {

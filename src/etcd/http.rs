@@ -302,7 +302,9 @@ fn describe_io_error(err: &io::Error) -> String {
         io::ErrorKind::ConnectionRefused => "connection refused",
         io::ErrorKind::ConnectionReset => "connection reset",
         io::ErrorKind::ConnectionAborted => "connection aborted",
-        io::ErrorKind::UnexpectedEof => "connection closed before the answer",
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => {
+            "connection closed by the member"
+        }
         io::ErrorKind::TimedOut => "timed out",
         io::ErrorKind::HostUnreachable => "host unreachable",
         io::ErrorKind::NetworkUnreachable => "network unreachable",
@@ -321,7 +323,8 @@ fn from_status(status: u16, body: &[u8]) -> Failure {
             maybe_applied: status >= 500,
         };
     };
-    classify(error.code, &error.message, status)
+    let (code, message) = error.code_and_message();
+    classify(code, &message, status)
 }
 
 /// Sorts an etcd error (gRPC code and message) into a [`Failure`].
@@ -405,6 +408,11 @@ mod tests {
             Failure::Final(err) => assert_eq!(err.kind(), ErrorKind::Io),
             other => panic!("{other:?}"),
         }
+        let body = br#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}"#;
+        assert_eq!(
+            reason_of(from_status(503, body)),
+            ("etcdserver: no leader".to_owned(), false)
+        );
         assert!(matches!(
             from_status(404, b"Not Found"),
             Failure::Endpoint {

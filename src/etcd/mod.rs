@@ -26,7 +26,7 @@ pub use types::{
     Compare, CompareOp, CompareTarget, DeleteResult, EndpointStatus, KeyValue, Member, Op,
     OpResponse, RangeRequest, RangeResult, TxnResult,
 };
-pub use watch::{WatchStatus, Watcher};
+pub use watch::{WATCH_THREAD_NAME, WatchStatus, Watcher};
 
 use crate::error::{Error, ErrorKind, Result};
 #[cfg(doc)]

@@ -29,6 +29,10 @@ const FIRST_PAUSE: Duration = Duration::from_millis(100);
 /// ...up to this.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
+/// The name of every watcher's thread (at most 15 bytes, so that Linux
+/// shows it whole in `/proc/<pid>/task/<tid>/comm`).
+pub const WATCH_THREAD_NAME: &str = "etcd-watcher";
+
 /// Largest watch message accepted, in bytes.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -121,7 +125,7 @@ impl Watcher {
             shared: Arc::clone(&shared),
         };
         let thread = std::thread::Builder::new()
-            .name("codomyrmex-etcd-watch".to_owned())
+            .name(WATCH_THREAD_NAME.to_owned())
             .spawn(move || follower.run())
             .map_err(|err| {
                 Error::new(

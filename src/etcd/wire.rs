@@ -254,13 +254,38 @@ pub(crate) struct MemberJson {
     pub is_learner: bool,
 }
 
-/// The gateway's error body for a unary call.
+/// The gateway's error body: `{"error": "...", "message": "...", "code":
+/// N}` for a unary call, `{"error": {"message": "...", "grpc_code": N}}`
+/// for a stream.
 #[derive(Deserialize, Default)]
 pub(crate) struct GatewayErrorJson {
     #[serde(default)]
     pub message: String,
     #[serde(default)]
     pub code: i32,
+    pub error: Option<ErrorFieldJson>,
+}
+
+impl GatewayErrorJson {
+    /// The gRPC code and message, whichever shape carried them.
+    pub(crate) fn code_and_message(self) -> (i32, String) {
+        match self.error {
+            Some(ErrorFieldJson::Stream(stream)) if self.code == 0 => {
+                (stream.grpc_code, stream.message)
+            }
+            _ => (self.code, self.message),
+        }
+    }
+}
+
+/// The `error` field of [`GatewayErrorJson`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ErrorFieldJson {
+    /// A unary call's copy of the message.
+    Text(#[allow(dead_code)] String),
+    /// A stream's error object.
+    Stream(StreamErrorJson),
 }
 
 /// One line of the watch stream: a result, or the error that ends it.
