@@ -106,6 +106,7 @@ impl EtcdConfig {
     }
 }
 
+/// An `InvalidArgument` error: the configuration is wrong.
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
 }
@@ -247,6 +248,7 @@ fn effective_uid() -> Result<u32> {
     })
 }
 
+/// The second field of the `Uid:` line of a `/proc/<pid>/status` text.
 fn parse_effective_uid(status: &str) -> Option<u32> {
     let line = status.lines().find(|line| line.starts_with("Uid:"))?;
     line.split_whitespace().nth(2)?.parse().ok()

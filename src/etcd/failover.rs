@@ -2,9 +2,10 @@
 //! answered, until one answers or the call's time is up; an expired auth
 //! token is replaced on the way.
 
+use super::agent::build_agent;
 use super::buffer::WipedBuf;
 use super::config::{AuthConfig, EtcdConfig, read_password};
-use super::http::{Failure, Request, build_agent, exchange};
+use super::http::{Failure, Request, exchange};
 use super::wire::{AuthenticateJson, AuthenticateResponseJson};
 use crate::error::{Error, ErrorKind, Result};
 use serde::de::DeserializeOwned;
@@ -30,11 +31,17 @@ pub(crate) const STREAM_POLL: Duration = Duration::from_millis(200);
 /// The members of one cluster, the HTTP agents that reach them, and the
 /// auth token in use. Shared by a client and its watchers.
 pub(crate) struct Transport {
+    /// The configuration, checked.
     config: EtcdConfig,
+    /// `scheme://host:port` of each member, in configuration order.
     base_urls: Vec<String>,
+    /// The agent for calls (keeps idle connections for reuse).
     agent: ureq::Agent,
+    /// The agent for watch streams.
     stream_agent: ureq::Agent,
+    /// The member that answered last.
     preferred: AtomicUsize,
+    /// The auth token, once authenticated.
     token: Mutex<Option<Zeroizing<String>>>,
 }
 
@@ -46,10 +53,35 @@ pub(crate) struct Reply {
     pub retried_after_unknown_outcome: bool,
 }
 
-/// What happened so far in one call, for its error message.
+/// What happened so far in one call.
 struct Attempts {
+    /// The last failure at each member, for the error message.
     failures: Vec<Option<String>>,
+    /// Some attempt may have been executed by the member.
     maybe_applied: bool,
+    /// Some member of this round may answer if tried again.
+    worth_another_round: bool,
+}
+
+impl Attempts {
+    /// Notes a failed attempt at member `index`; returns the error that
+    /// ends the call if trying other members cannot change the answer.
+    fn note(&mut self, index: usize, failure: Failure) -> Option<Error> {
+        match failure {
+            Failure::Endpoint {
+                reason,
+                retry_later,
+                maybe_applied,
+            } => {
+                self.failures[index] = Some(reason);
+                self.maybe_applied |= maybe_applied;
+                self.worth_another_round |= retry_later;
+                None
+            }
+            Failure::Final(err) => Some(err),
+            Failure::TokenRejected => Some(Error::new(ErrorKind::Io, "refused the auth token")),
+        }
+    }
 }
 
 impl Transport {
@@ -117,11 +149,12 @@ impl Transport {
         let mut attempts = Attempts {
             failures: vec![None; count],
             maybe_applied: false,
+            worth_another_round: false,
         };
         let mut pause = FIRST_PAUSE;
         loop {
             let first = self.preferred();
-            let mut worth_another_round = false;
+            attempts.worth_another_round = false;
             for step in 0..count {
                 let index = (first + step) % count;
                 let Some(budget) = attempt_budget(deadline, count - step) else {
@@ -144,24 +177,15 @@ impl Transport {
                             retried_after_unknown_outcome: attempts.maybe_applied,
                         });
                     }
-                    Err(Failure::Endpoint {
-                        reason,
-                        retry_later,
-                        maybe_applied,
-                    }) => {
-                        attempts.failures[index] = Some(reason);
-                        attempts.maybe_applied |= maybe_applied;
-                        worth_another_round |= retry_later;
-                    }
-                    Err(Failure::Final(err)) => return Err(self.in_context(index, path, &err)),
-                    Err(Failure::TokenRejected) => {
-                        let err = Error::new(ErrorKind::Io, "refused the auth token");
-                        return Err(self.in_context(index, path, &err));
+                    Err(failure) => {
+                        if let Some(err) = attempts.note(index, failure) {
+                            return Err(self.in_context(index, path, &err));
+                        }
                     }
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if !worth_another_round || left.is_zero() {
+            if !attempts.worth_another_round || left.is_zero() {
                 return Err(self.exhausted(path, &attempts));
             }
             std::thread::sleep(pause.min(left));
@@ -217,6 +241,7 @@ impl Transport {
         *self.lock_token() = None;
     }
 
+    /// The token slot, locked.
     fn lock_token(&self) -> std::sync::MutexGuard<'_, Option<Zeroizing<String>>> {
         // A panic elsewhere while holding the lock leaves a valid Option.
         self.token
@@ -284,6 +309,7 @@ impl Transport {
         exchange(&self.agent, &request)
     }
 
+    /// `err` with the member and the path it came from.
     fn in_context(&self, index: usize, path: &str, err: &Error) -> Error {
         Error::new(
             err.kind(),
@@ -295,6 +321,8 @@ impl Transport {
         )
     }
 
+    /// The error of a call that found no member to answer in time,
+    /// naming each member and its last failure.
     fn exhausted(&self, path: &str, attempts: &Attempts) -> Error {
         let tried: Vec<String> = self
             .config

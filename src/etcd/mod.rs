@@ -13,19 +13,22 @@
 //! slices into request bodies, and decoded straight from response bodies
 //! into [`SecretBytes`]; every body buffer this module owns is wiped.
 
+mod agent;
+mod answer;
 mod buffer;
+mod codec;
 mod config;
 mod failover;
 mod http;
-mod types;
+mod request;
 mod watch;
 mod wire;
 
-pub use config::{AuthConfig, DEFAULT_TIMEOUT, EtcdConfig, TlsFiles};
-pub use types::{
-    Compare, CompareOp, CompareTarget, DeleteResult, EndpointStatus, KeyValue, Member, Op,
-    OpResponse, RangeRequest, RangeResult, TxnResult,
+pub use answer::{
+    DeleteResult, EndpointStatus, KeyValue, Member, OpResponse, RangeResult, TxnResult,
 };
+pub use config::{AuthConfig, DEFAULT_TIMEOUT, EtcdConfig, TlsFiles};
+pub use request::{Compare, CompareOp, CompareTarget, Op, RangeRequest};
 pub use watch::{WATCH_THREAD_NAME, WatchStatus, Watcher};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -44,6 +47,7 @@ use wire::{
 /// A connection to one etcd cluster; cheap to share between threads
 /// (`&Client` is enough for every call).
 pub struct Client {
+    /// Members, agents and token, shared with the client's watchers.
     transport: Arc<Transport>,
 }
 
@@ -109,6 +113,7 @@ impl Client {
         self.delete_range(&Op::DeletePrefix { prefix })
     }
 
+    /// Sends a delete operation as a `DeleteRangeRequest`.
     fn delete_range(&self, op: &Op) -> Result<DeleteResult> {
         check_op(op)?;
         let wire::RequestOpJson::DeleteRange(json) = op.to_json() else {
@@ -237,6 +242,7 @@ fn encode<T: Serialize>(json: &T, hint: usize) -> Result<WipedBuf> {
     Ok(body)
 }
 
+/// Fills `status` from a member's answer to `/v3/maintenance/status`.
 fn fill_status(status: &mut EndpointStatus, answer: Result<WipedBuf, http::Failure>) {
     let body = match answer {
         Ok(body) => body,

@@ -12,9 +12,9 @@
 //! that pass through its own buffer are wiped.
 
 use super::buffer::WipedBuf;
-use super::failover::{Transport, attempt_budget};
+use super::failover::Transport;
 use super::http::{Failure, Request, open_stream};
-use super::types::prefix_end;
+use super::request::prefix_end;
 use super::wire::{B64, Int, WatchCreateJson, WatchJson, WatchLineJson, WatchResultJson};
 use crate::error::{Error, ErrorKind, Result};
 use std::io;
@@ -55,20 +55,28 @@ pub struct WatchStatus {
 /// A watch on a prefix, followed by a background thread that stops when
 /// this is dropped.
 pub struct Watcher {
+    /// What the thread publishes.
     shared: Arc<Shared>,
+    /// The thread, joined on drop.
     thread: Option<JoinHandle<()>>,
 }
 
 /// State shared by a watcher and its thread.
 struct Shared {
+    /// See [`WatchStatus::latest_revision`].
     latest_revision: AtomicI64,
+    /// See [`WatchStatus::generation`].
     generation: AtomicU64,
+    /// See [`WatchStatus::healthy`].
     healthy: AtomicBool,
+    /// Set when the watcher is dropped.
     stop: AtomicBool,
+    /// See [`WatchStatus::last_error`].
     last_error: Mutex<Option<String>>,
 }
 
 impl Shared {
+    /// Whether the watcher was dropped.
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
@@ -80,6 +88,7 @@ impl Shared {
         }
     }
 
+    /// Marks the stream failed, with why.
     fn fail(&self, message: String) {
         self.healthy.store(false, Ordering::Release);
         *self
@@ -204,9 +213,13 @@ enum End {
 
 /// The background thread's state.
 struct Follower {
+    /// The members and credentials (shared with the client).
     transport: Arc<Transport>,
+    /// What the watcher reads.
     shared: Arc<Shared>,
+    /// The prefix watched.
     prefix: Vec<u8>,
+    /// The end of the prefix's range.
     range_end: Vec<u8>,
     /// The first revision the next stream asks for (0: from now on).
     next_revision: i64,
@@ -215,6 +228,8 @@ struct Follower {
 }
 
 impl Follower {
+    /// The thread's body: streams, one member after the other, until the
+    /// watcher is dropped.
     fn run(mut self) {
         let members = self.transport.config().endpoints.len();
         let mut pause = FIRST_PAUSE;
@@ -268,7 +283,7 @@ impl Follower {
             body: &body,
             token: token.as_ref().map(|token| token.as_str()),
             require_leader: true,
-            budget: attempt_budget(Instant::now() + timeout, 1).unwrap_or(timeout),
+            budget: timeout,
             stream: true,
         };
         let stream = match open_stream(self.transport.stream_agent(), &request) {
@@ -326,6 +341,7 @@ impl Follower {
         self.apply(message.result?)
     }
 
+    /// Applies one watch response; `Some` when it ends the stream.
     fn apply(&mut self, result: WatchResultJson) -> Option<End> {
         if result.canceled {
             if result.compact_revision > 0 {
@@ -355,6 +371,7 @@ impl Follower {
         None
     }
 
+    /// How a failure to open a stream ends it.
     fn failed(&self, failure: Failure) -> End {
         match failure {
             Failure::Endpoint { reason, .. } => End::Failed(reason),
