@@ -33,6 +33,7 @@
 # (seconds, default 60). ETCD_CLUSTER_AUTH_TOKEN_TTL sets how long an idle
 # auth token lives (seconds, etcd's default 300).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 script_dir="$(cd "$(dirname "$0")" && pwd)"
 MEMBERS=3
@@ -139,19 +140,43 @@ launch_member() {
     # member ends. Detached from every inherited descriptor.
     (
         trap '' HUP
-        while kill -0 "$OWNER_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do
+        while process_running "$OWNER_PID" && process_running "$pid"; do
             sleep 0.5
         done
-        kill -9 "$pid" 2>/dev/null || true
+        kill_member_process "$i" "$pid"
     ) </dev/null >/dev/null 2>&1 &
 }
 
 member_pid() { cat "$DIR/m$1.pid" 2>/dev/null || true; }
 
+# Whether PID is member I's etcd (and not a process that reused the pid).
+is_member_process() {
+    local args
+    { mapfile -d '' -t args <"/proc/$2/cmdline"; } 2>/dev/null || return 1
+    [[ " ${args[*]} " == *" --data-dir $DIR/m$1.data "* ]]
+}
+
+# SIGKILLs member I's process PID, if that is what PID still is.
+kill_member_process() {
+    if [ -n "$2" ] && is_member_process "$1" "$2"; then
+        kill -9 "$2" 2>/dev/null || true
+    fi
+}
+
 member_alive() {
     local pid
     pid=$(member_pid "$1")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && process_running "$pid" && is_member_process "$1" "$pid"
+}
+
+# Whether PID runs: a zombie does not (nobody may reap it soon, so kill -0
+# is no test). Shell builtins only: the watchdogs call this twice a second.
+process_running() {
+    local stat state
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    state=${stat##*) }
+    state=${state%% *}
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 member_healthy() {
@@ -227,6 +252,8 @@ keyUsage=digitalSignature"
     ) || die "could not make TLS certificates with openssl"
 }
 
+# Passwords go to etcdctl as arguments: acceptable for a throwaway test
+# cluster on this machine, not a pattern for real ones.
 enable_auth() {
     (umask 077 && openssl rand -hex 16 >"$DIR/root.password" &&
         openssl rand -hex 16 >"$DIR/codomyrmex.password")
@@ -270,10 +297,9 @@ write_env() {
 # --- commands -------------------------------------------------------------
 
 kill_all() {
-    local i pid
+    local i
     for i in $(seq 1 "$MEMBERS"); do
-        pid=$(member_pid "$i")
-        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+        kill_member_process "$i" "$(member_pid "$i")"
     done
 }
 
@@ -316,8 +342,8 @@ cmd_start() {
         esac
         shift
     done
-    kill -0 "$OWNER_PID" 2>/dev/null || die "owner pid $OWNER_PID is not running"
-    # shellcheck source=setup.sh
+    process_running "$OWNER_PID" || die "owner pid $OWNER_PID is not running"
+    # shellcheck source=SCRIPTDIR/setup.sh
     source "$script_dir/setup.sh"
     require_commands etcd:etcd-server etcdctl:etcd-client openssl:openssl
     chmod 0700 "$DIR"
@@ -351,23 +377,16 @@ cmd_kill_member() {
     load_state
     local pid
     pid=$(member_pid "$1")
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    # Wait until it is really dead (a zombie counts: nobody may reap it
-    # soon), so its ports are closed when we return.
-    while [ -n "$pid" ] && process_running "$pid"; do sleep 0.01; done
-}
-
-process_running() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+    kill_member_process "$1" "$pid"
+    # Wait until it is dead, so its ports are closed when we return.
+    while member_alive "$1"; do sleep 0.01; done
 }
 
 cmd_restart_member() {
     member_number "${1:-}"
     load_state
     member_alive "$1" && die "member $1 is still running"
-    kill -0 "$OWNER_PID" 2>/dev/null || die "owner pid $OWNER_PID is gone"
+    process_running "$OWNER_PID" || die "owner pid $OWNER_PID is gone"
     launch_member "$1"
     wait_healthy "$1"
 }
