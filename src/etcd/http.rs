@@ -19,21 +19,21 @@ pub(crate) const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 /// gRPC status codes the gateway reports in `code`.
 mod grpc {
     /// The call was cancelled (the member is going away).
-    pub const CANCELLED: i32 = 1;
+    pub(super) const CANCELLED: i32 = 1;
     /// The gateway's own failure, such as its deadline passing.
-    pub const UNKNOWN: i32 = 2;
+    pub(super) const UNKNOWN: i32 = 2;
     /// A bad request: empty key, too large, too many operations, bad password.
-    pub const INVALID_ARGUMENT: i32 = 3;
+    pub(super) const INVALID_ARGUMENT: i32 = 3;
     /// The member's deadline passed.
-    pub const DEADLINE_EXCEEDED: i32 = 4;
+    pub(super) const DEADLINE_EXCEEDED: i32 = 4;
     /// Database full, or too many requests.
-    pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub(super) const RESOURCE_EXHAUSTED: i32 = 8;
     /// A revision compacted away or in the future.
-    pub const OUT_OF_RANGE: i32 = 11;
+    pub(super) const OUT_OF_RANGE: i32 = 11;
     /// No leader, leader changed, timed out: another member may answer.
-    pub const UNAVAILABLE: i32 = 14;
+    pub(super) const UNAVAILABLE: i32 = 14;
     /// The auth token is unknown or expired.
-    pub const UNAUTHENTICATED: i32 = 16;
+    pub(super) const UNAUTHENTICATED: i32 = 16;
 }
 
 /// Why an exchange with one member did not give an answer.
