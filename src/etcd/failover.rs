@@ -61,6 +61,8 @@ struct Attempts {
     maybe_applied: bool,
     /// Some member of this round may answer if tried again.
     worth_another_round: bool,
+    /// When the call began.
+    started: Instant,
 }
 
 impl Attempts {
@@ -144,12 +146,14 @@ impl Transport {
         body: &[u8],
         require_leader: bool,
     ) -> Result<Reply> {
-        let deadline = Instant::now() + self.config.timeout;
+        let started = Instant::now();
+        let deadline = started + self.config.timeout;
         let count = self.base_urls.len();
         let mut attempts = Attempts {
             failures: vec![None; count],
             maybe_applied: false,
             worth_another_round: false,
+            started,
         };
         let mut pause = FIRST_PAUSE;
         loop {
@@ -158,6 +162,7 @@ impl Transport {
             for step in 0..count {
                 let index = (first + step) % count;
                 let Some(budget) = attempt_budget(deadline, count - step) else {
+                    attempts.worth_another_round = true;
                     return Err(self.exhausted(path, &attempts));
                 };
                 let request = Request {
@@ -333,11 +338,19 @@ impl Transport {
                 format!("{endpoint} ({})", failure.as_deref().unwrap_or("not tried"))
             })
             .collect();
+        let when = if attempts.worth_another_round {
+            format!("within {} ms", self.config.timeout.as_millis())
+        } else {
+            // Every member failed in a way that waiting would not mend.
+            format!(
+                "({} ms; no member worth trying again)",
+                attempts.started.elapsed().as_millis()
+            )
+        };
         Error::new(
             ErrorKind::Io,
             format!(
-                "etcd: no member answered {path} within {} ms: {}",
-                self.config.timeout.as_millis(),
+                "etcd: no member answered {path} {when}: {}",
                 tried.join(", ")
             ),
         )

@@ -148,6 +148,10 @@ fn from_ureq(err: ureq::Error, budget: Duration) -> Failure {
             true,
         ),
         ureq::Error::HostNotFound => ("host not found".to_owned(), true, false),
+        // rustls reports a refused handshake as an I/O error around its own.
+        ureq::Error::Io(io_err) if tls_error(io_err).is_some() => {
+            (format!("TLS: {io_err}"), false, false)
+        }
         ureq::Error::Io(io_err) => {
             let refused = matches!(
                 io_err.kind(),
@@ -168,6 +172,11 @@ fn from_ureq(err: ureq::Error, budget: Duration) -> Failure {
         retry_later,
         maybe_applied,
     }
+}
+
+/// The TLS error inside an I/O error, if that is what it is.
+fn tls_error(err: &io::Error) -> Option<&rustls::Error> {
+    err.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 /// A network error in a few words.
