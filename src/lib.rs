@@ -32,6 +32,8 @@
 
 mod alg;
 mod error;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod hkdf;
 #[allow(unsafe_code)]
 mod hmac;
@@ -48,6 +50,16 @@ mod sys;
 
 #[allow(unsafe_code)]
 pub mod ffi;
+
+/// The etcd client, reachable from outside the crate only for its own
+/// integration tests (`tests/etcd_client.rs`): not a supported API, and
+/// free to change in any release. Applications reach etcd through the key
+/// manager.
+#[cfg(feature = "etcd")]
+#[doc(hidden)]
+pub mod etcd_client_for_tests {
+    pub use crate::etcd::*;
+}
 
 pub use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 pub use crate::error::{Argument, Error, ErrorKind, Result, Status};
