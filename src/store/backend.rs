@@ -145,8 +145,10 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn lock(&self, id: &str) -> Result<Box<dyn WriteLock + '_>>;
 
     /// Applies `change` to `id`, whose state was `base` when read under the
-    /// lock, atomically.
-    fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<()>;
+    /// lock, atomically. A backend that compares states instead of locking
+    /// returns [`Commit::Conflict`], having changed nothing, when `id`
+    /// changed since `base` was read; the caller reads and decides again.
+    fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<Commit>;
 
     /// Rewrites every file of `id` that is not sealed under the source's
     /// current KEK (plain, or sealed under a previous KEK), each atomically;
@@ -167,4 +169,13 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// writable source is opened. Best effort: leftovers are harmless, and
     /// the next write of their key removes them too.
     fn sweep(&self) {}
+}
+
+/// How a commit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// The change is applied.
+    Done,
+    /// Nothing was applied: the key changed since it was read.
+    Conflict,
 }

@@ -26,9 +26,13 @@ pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 use crate::error::{Argument, Error, ErrorKind, Result};
 use crate::random::random_bytes;
 use crate::secret::SecretBytes;
-use backend::{Backend, Change, KeyView};
+use backend::{Backend, Change, Commit, KeyView};
 use std::num::NonZeroU32;
 use std::path::Path;
+
+/// How often a write reads and decides again when its commit finds that
+/// the key changed meanwhile (only sources without locks can).
+const COMMIT_ATTEMPTS: usize = 64;
 
 /// The largest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 65536;
@@ -250,23 +254,33 @@ impl KeyManager {
     /// [`ErrorKind::InvalidArgument`] (read-only source), [`ErrorKind::Io`].
     pub fn delete(&self, key_id: &str) -> Result<()> {
         let id = self.writable_id(key_id)?;
-        let _lock = self.backend.lock(id)?;
-        // A key file that cannot be read (a link, wrong permissions) is
-        // removed all the same; the backend refuses what it cannot remove.
-        let base = match self.backend.load(id) {
-            Ok(None) => return Err(not_found(self, id)),
-            Ok(view) => view,
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::InsecurePermissions | ErrorKind::Corrupt
-                ) =>
-            {
-                None
+        for _ in 0..COMMIT_ATTEMPTS {
+            let _lock = self.backend.lock(id)?;
+            // A key file that cannot be read (a link, wrong permissions) is
+            // removed all the same; the backend refuses what it cannot remove.
+            let base = match self.backend.load(id) {
+                Ok(None) => return Err(not_found(self, id)),
+                Ok(view) => view,
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        ErrorKind::InsecurePermissions | ErrorKind::Corrupt
+                    ) =>
+                {
+                    None
+                }
+                Err(err) => return Err(err),
+            };
+            if self.backend.commit(id, base.as_ref(), Change::Delete)? == Commit::Done {
+                return Ok(());
             }
-            Err(err) => return Err(err),
-        };
-        self.backend.commit(id, base.as_ref(), Change::Delete)
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "key '{id}' changed {COMMIT_ATTEMPTS} times while it was being deleted; try again"
+            ),
+        ))
     }
 
     /// Removes every version of `key_id` but the newest `keep_newest` up to
@@ -397,17 +411,28 @@ impl KeyManager {
     }
 
     /// Runs one write: under the writers' lock, reads the key, lets
-    /// `decide` choose the change, and commits it.
+    /// `decide` choose the change, and commits it; reads and decides again
+    /// when a source without locks reports that the key changed meanwhile.
     fn transact<'c, T, E: From<Error>>(
         &self,
         id: &str,
         mut decide: impl FnMut(Option<&KeyView>) -> Result<(Change<'c>, T), E>,
     ) -> Result<T, E> {
-        let _lock = self.backend.lock(id)?;
-        let view = self.backend.load(id)?;
-        let (change, result) = decide(view.as_ref())?;
-        self.backend.commit(id, view.as_ref(), change)?;
-        Ok(result)
+        for _ in 0..COMMIT_ATTEMPTS {
+            let _lock = self.backend.lock(id)?;
+            let view = self.backend.load(id)?;
+            let (change, result) = decide(view.as_ref())?;
+            if self.backend.commit(id, view.as_ref(), change)? == Commit::Done {
+                return Ok(result);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "key '{id}' changed {COMMIT_ATTEMPTS} times while it was being written; try again"
+            ),
+        )
+        .into())
     }
 }
 

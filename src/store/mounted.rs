@@ -13,7 +13,7 @@
 //! mount), and every file and directory must be writable only by a trusted
 //! owner: root, this user, or the uid named in the options.
 
-use super::backend::{Backend, Change, KeyView, Token, WriteLock};
+use super::backend::{Backend, Change, Commit, KeyView, Token, WriteLock};
 use super::codec::{Codec, check_key_len};
 use super::fs::{
     FileName, Label, OPEN_FLAGS, file_type, for_each_name, io_error, join, permissions,
@@ -330,7 +330,7 @@ impl Backend for MountedBackend {
         Err(read_only_error(&self.location))
     }
 
-    fn commit(&self, _id: &str, _base: Option<&KeyView>, _change: Change<'_>) -> Result<()> {
+    fn commit(&self, _id: &str, _base: Option<&KeyView>, _change: Change<'_>) -> Result<Commit> {
         Err(read_only_error(&self.location))
     }
 }

@@ -24,7 +24,7 @@ mod records;
 mod sweep;
 mod writes;
 
-use super::backend::{Backend, Change, KeyView, WriteLock};
+use super::backend::{Backend, Change, Commit, KeyView, WriteLock};
 use super::codec::Codec;
 use super::fs::{FileName, Label, file_type, for_each_name, wrong_type};
 use super::key_id::is_valid_key_id;
@@ -230,7 +230,7 @@ impl Backend for DirBackend {
         )?))
     }
 
-    fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<()> {
+    fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<Commit> {
         let base_view = || {
             base.ok_or_else(|| {
                 Error::new(
@@ -247,6 +247,7 @@ impl Backend for DirBackend {
             Change::Remove { versions } => self.remove(id, base_view()?, &versions),
             Change::Delete => self.delete(id),
         }
+        .map(|()| Commit::Done)
     }
 
     fn seal_files(&self, id: &str, base: &KeyView) -> Result<usize> {
