@@ -3,11 +3,10 @@
 //! exit code of every error class, and that key bytes never reach stdout or
 //! stderr without `--reveal`.
 
-mod common;
+mod cli_support;
 
-use assert_cmd::Command;
+use cli_support::*;
 use codomyrmex_keys::{HashAlg, KeyManager};
-use common::{hex, to_hex};
 use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -32,101 +31,6 @@ const RFC4231_MACS: [(&str, &str); 3] = [
          9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
     ),
 ];
-
-/// What one run of the tool produced.
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn out(&self) -> String {
-        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
-    }
-
-    /// The one stdout line, without its newline.
-    fn line(&self) -> String {
-        let out = self.out();
-        let line = out.strip_suffix('\n').expect("output ends with a newline");
-        assert!(!line.contains('\n'), "more than one line: {out:?}");
-        line.to_string()
-    }
-
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
-        self
-    }
-
-    /// Checks the exit code and that stderr is the one error line of `kind`.
-    #[track_caller]
-    fn fails(self, code: i32, kind: &str) -> Run {
-        assert_eq!(self.code, code, "stderr: {}", self.stderr);
-        let prefix = format!("codomyrmex-keys: {kind}: ");
-        assert!(
-            self.stderr.starts_with(&prefix),
-            "stderr: {:?}",
-            self.stderr
-        );
-        assert_eq!(self.stderr.lines().count(), 1, "stderr: {:?}", self.stderr);
-        assert!(self.stdout.is_empty(), "stdout: {:?}", self.out());
-        self
-    }
-}
-
-/// The tool with no key directory chosen: `CODOMYRMEX_KEY_DIR` removed and
-/// the temporary directory (hence the default key dir) inside `tmp`.
-fn bare(tmp: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("codomyrmex-keys").unwrap();
-    cmd.env_remove("CODOMYRMEX_KEY_DIR")
-        .env_remove("TEMP")
-        .env_remove("TMP")
-        .env("TMPDIR", tmp);
-    cmd
-}
-
-/// A fresh temporary directory and the path of a key dir inside it.
-fn fresh() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("keys");
-    (tmp, dir)
-}
-
-/// Runs the tool on key dir `dir` with `args`.
-fn keys(dir: &Path, args: &[&str]) -> Run {
-    keys_in(dir, args, None)
-}
-
-/// Runs the tool on key dir `dir` with `args`, feeding `stdin`.
-fn keys_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut cmd = bare(dir.parent().unwrap());
-    cmd.arg("--dir").arg(dir).args(args);
-    if let Some(input) = stdin {
-        cmd.write_stdin(input);
-    }
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().expect("exited normally"),
-        stdout: output.stdout,
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
-fn write_file(dir: &Path, name: &str, content: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn base64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 #[test]
 fn help_shows_examples_for_every_subcommand_and_the_exit_codes() {
@@ -256,7 +160,7 @@ fn hmac_streams_large_input_and_agrees_with_the_library() {
         .collect();
     let path = write_file(tmp.path(), "big", &data);
     for alg in HashAlg::ALL {
-        let expected = km.hmac("k", alg, &data).unwrap().to_hex();
+        let expected = km.key("k").unwrap().hmac(alg, &data).unwrap().to_hex();
         let by_file = keys(&dir, &["hmac", "k", &path, "--alg", alg.name()]);
         assert_eq!(by_file.ok().line(), expected);
         let by_stdin = keys_in(&dir, &["hmac", "k", "--alg", alg.name()], Some(&data));
@@ -266,14 +170,18 @@ fn hmac_streams_large_input_and_agrees_with_the_library() {
             &["hmac", "k", "--tagged", "--alg", alg.name()],
             Some(&data),
         );
-        let library = km.hmac_tagged("k", alg, &data).unwrap();
+        let library = km.key("k").unwrap().hmac_tagged(alg, &data).unwrap();
         assert_eq!(tagged.ok().line(), to_hex(library.as_bytes()));
     }
     // Empty input has a MAC too.
     let empty = keys_in(&dir, &["hmac", "k"], Some(b""));
     assert_eq!(
         empty.ok().line(),
-        km.hmac("k", HashAlg::Sha256, b"").unwrap().to_hex()
+        km.key("k")
+            .unwrap()
+            .hmac(HashAlg::Sha256, b"")
+            .unwrap()
+            .to_hex()
     );
 }
 
@@ -347,7 +255,9 @@ fn rotation_keeps_tagged_macs_verifying_until_pruned() {
     );
     // The library agrees with the tool's tagged MACs.
     let km = KeyManager::open(&dir).unwrap();
-    km.hmac_verify_tagged("k", HashAlg::Sha256, b"archived record", &hex(&tagged_v1))
+    km.key("k")
+        .unwrap()
+        .hmac_verify_tagged(HashAlg::Sha256, b"archived record", &hex(&tagged_v1))
         .unwrap();
     // Tampering with the version or the format byte makes it invalid.
     let mut forged = hex(&tagged_v1);
@@ -457,7 +367,9 @@ fn derive_needs_reveal_and_equals_the_library() {
         let first = keys(&dir, &args).ok().line();
         assert_eq!(keys(&dir, &args).ok().line(), first, "deterministic");
         let mut okm = [0; 42];
-        km.derive("k", alg, &[0x00, 0xff, 0x10], b"session v1", &mut okm)
+        km.key("k")
+            .unwrap()
+            .derive(alg, &[0x00, 0xff, 0x10], b"session v1", &mut okm)
             .unwrap();
         assert_eq!(first, to_hex(&okm));
     }
@@ -466,7 +378,10 @@ fn derive_needs_reveal_and_equals_the_library() {
         .ok()
         .line();
     let mut okm = [0; 16];
-    km.derive("k", HashAlg::Sha256, b"", b"", &mut okm).unwrap();
+    km.key("k")
+        .unwrap()
+        .derive(HashAlg::Sha256, b"", b"", &mut okm)
+        .unwrap();
     assert_eq!(plain, to_hex(&okm));
     // Another info gives another key.
     let other = keys(
