@@ -2,6 +2,7 @@
 //! with its one-line description and examples. A subcommand's own options
 //! are declared beside its implementation, in `commands`.
 
+use crate::commands::export::ExportArgs;
 use crate::commands::import::ImportArgs;
 use crate::commands::keys::{GenerateArgs, GetArgs, KeyIdArg};
 use crate::commands::macs::{DeriveArgs, HmacArgs, VerifyArgs};
@@ -19,6 +20,7 @@ Examples:
   printf hello | codomyrmex-keys hmac api --tagged
   codomyrmex-keys stage api && codomyrmex-keys promote api 2
   codomyrmex-keys status
+  codomyrmex-keys export --format k8s-secret --name api-keys --out secret.yaml api
   codomyrmex-keys --source mounted:/run/secrets verify api \"$TAG\" msg --tagged
 Each subcommand's --help has more.
 
@@ -32,8 +34,9 @@ the current version.
 Exit status:
    0  success (exists: the key exists; verify: the MAC is valid)
    1  no (exists: no such key; verify: the MAC is invalid)
-   2  usage error (bad option or argument; derive without --reveal or --out)
-  12  INVALID_ARGUMENT       a length, number, hex or base64 input is wrong,
+   2  usage error (bad option or argument; derive without --reveal or
+      --out; export to a terminal)
+  12  INVALID_ARGUMENT       a length, number, hex, base64 or keyset input is wrong,
                              or a write to a read-only (mounted) source
   13  INVALID_KEY_ID         the key id breaks the rule [A-Za-z0-9._-]{1,128}, no leading '.'
   14  UNSUPPORTED_ALGORITHM  --alg is not sha256, sha384 or sha512
@@ -48,15 +51,17 @@ Exit status:
 Codes 12 to 22 are 10 + the library's codomyrmex_status value.
 Errors are one line on stderr: codomyrmex-keys: <KIND>: <message>
 
-Key bytes are never printed unless --reveal is given.";
+Key bytes are never printed unless --reveal is given; export writes them
+only to its --out file, directory or a pipe, never to a terminal.";
 
-/// Operate a codomyrmex key store: keys, versions, HMAC and HKDF.
+/// Operate a codomyrmex key store: keys, versions, HMAC, HKDF and exports.
 #[derive(Parser)]
 #[command(
     name = "codomyrmex-keys",
     version,
     long_about = "Operate a codomyrmex key store: create, import, rotate, stage, promote, prune \
-and delete keys, compute and verify HMACs (SHA-256/384/512), and derive HKDF subkeys. Keys stay in private \
+and delete keys, compute and verify HMACs (SHA-256/384/512), derive HKDF subkeys, and export \
+keys as a Kubernetes Secret, a Docker secrets directory or a Tink keyset. Keys stay in private \
 files (<dir>/<key_id>.key, mode 0600); key bytes are never printed unless --reveal is given.",
     after_help = AFTER_HELP
 )]
@@ -84,14 +89,17 @@ pub enum Command {
   codomyrmex-keys generate signing --bytes 64")]
     Generate(GenerateArgs),
 
-    /// Store a key read from FILE or standard input under a new id
+    /// Store a key, or a Tink keyset's keys, read from FILE or standard input under a new id
     #[command(after_help = "Examples:
   codomyrmex-keys import api key.bin
   printf %s 4a656665 | codomyrmex-keys import jefe --format hex
   codomyrmex-keys import api key.b64 --format base64 --replace
+  codomyrmex-keys import api keyset.json --format tink-keyset
 
 hex and base64 input may contain whitespace and newlines (ignored); raw is taken verbatim.
---replace keeps the previous key as an older version.")]
+--replace keeps the previous key as an older version; with tink-keyset it replaces
+the key and all its versions with the keyset's. A tink-keyset import prints the
+versions it stored, one per line: <version> <alg>, marked (current) or (staged).")]
     Import(ImportArgs),
 
     /// List key ids, one per line
@@ -194,6 +202,21 @@ A derived key is as secret as the key it comes from: it is printed (hex) only
 with --reveal, or written raw to a new file (mode 0600) with --out.
 --version 0 is the current version, as is no --version.")]
     Derive(DeriveArgs),
+
+    /// Write keys and their versions for an orchestrator or for Tink, never to a terminal
+    #[command(after_help = "Examples:
+  codomyrmex-keys export --name api-keys --namespace prod --out secret.yaml api webhooks
+  codomyrmex-keys export --name api-keys --out - api | kubectl apply -f -
+  codomyrmex-keys export --format docker-dir --out ./secrets api
+  codomyrmex-keys export --format tink-keyset --alg sha512 --out keyset.json api
+
+k8s-secret: a Secret manifest whose data holds <id>.key (current version) and
+<id>.key.v<N> (retained versions), the names a mounted source reads.
+docker-dir: a new directory (0700) of those files (0400), to mount as secrets.
+tink-keyset: one key's versions as a cleartext Tink JSON keyset of HMAC keys
+(TINK prefix, key id = version, primary = current version).
+--out must not exist; '-' writes to standard output unless it is a terminal.")]
+    Export(ExportArgs),
 
     /// Print a shell completion script
     #[command(after_help = "Examples:

@@ -2,7 +2,9 @@
 //! messages name offsets, never the offending (possibly secret) characters.
 
 use crate::failure::Failure;
-use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT};
+use base64::engine::general_purpose::{
+    STANDARD, STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT,
+};
 use base64::{DecodeError, DecodeSliceError, Engine};
 use zeroize::Zeroizing;
 
@@ -75,9 +77,34 @@ pub fn decode_base64(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>, Fail
     Err(Failure::invalid(format!("{what}: {why}")))
 }
 
+/// The length of the standard, padded base64 encoding of `len` bytes.
+pub fn base64_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
+/// Writes the standard, padded base64 encoding of `bytes` into `out`, which
+/// must be exactly [`base64_len`] bytes long.
+pub fn encode_base64_into(bytes: &[u8], out: &mut [u8]) -> Result<(), Failure> {
+    match STANDARD.encode_slice(bytes, out) {
+        Ok(n) if n == out.len() => Ok(()),
+        _ => Err(Failure::internal("base64 output buffer of the wrong size")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips_at_every_padding() {
+        for len in 0..8 {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8 * 37).collect();
+            let mut text = vec![0; base64_len(len)];
+            encode_base64_into(&bytes, &mut text).unwrap();
+            assert_eq!(text, STANDARD.encode(&bytes).as_bytes());
+            assert_eq!(*decode_base64(&text, "t").unwrap(), bytes);
+        }
+    }
 
     #[test]
     fn hex_errors_name_offsets_not_characters() {

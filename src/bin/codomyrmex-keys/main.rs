@@ -13,6 +13,7 @@
 //! This file only parses the command line and dispatches; each subcommand
 //! lives in a module of `commands`, beside its options.
 
+mod buffer;
 mod cli;
 mod commands;
 mod encoding;
@@ -20,9 +21,10 @@ mod failure;
 mod input;
 mod output;
 mod source;
+mod tink;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{import, keys, macs, versions};
+use crate::commands::{export, import, keys, macs, versions};
 use crate::failure::{Answer, Failure, Outcome};
 use clap::Parser;
 use std::process::ExitCode;
@@ -66,6 +68,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Hmac(args) => macs::hmac(source, &args),
         Command::Verify(args) => macs::verify(source, &args),
         Command::Derive(args) => macs::derive(source, &args),
+        Command::Export(args) => export::export(source, &args),
         Command::Completions { shell } => keys::completions(shell),
     }
 }

@@ -1,20 +1,46 @@
 //! Writing output: plain answers to standard output, and secrets only to new
-//! private files (created with their final mode, written atomically: a
-//! temporary name, then a rename that refuses to replace anything) or, with
-//! `--reveal`, to standard output.
+//! private files or directories (created with their final mode, written
+//! atomically: a temporary name, then a rename that refuses to replace
+//! anything) or to a standard output that is not a terminal.
 
 use crate::encoding::to_hex;
 use crate::failure::Failure;
 use rustix::fs::{CWD, Mode, OFlags, RenameFlags};
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// How standard output is named in messages.
 const STDOUT_LABEL: &str = "<stdout>";
+
+/// Where secret output goes.
+pub enum Destination {
+    /// Standard output, which is not a terminal.
+    Stdout,
+    /// A new file or directory at this path.
+    Path(PathBuf),
+}
+
+impl Destination {
+    /// `--out PATH`: `-` is standard output, refused when it is a terminal;
+    /// an existing path is refused before anything is read.
+    pub fn new(out: &Path) -> Result<Destination, Failure> {
+        if out.as_os_str() == "-" {
+            if io::stdout().is_terminal() {
+                return Err(Failure::usage(
+                    "refusing to write key bytes to a terminal: redirect standard output \
+                     to a file or a pipe, or give --out FILE",
+                ));
+            }
+            return Ok(Destination::Stdout);
+        }
+        refuse_existing(out)?;
+        Ok(Destination::Path(out.to_path_buf()))
+    }
+}
 
 /// Fails with `ALREADY_EXISTS` if anything (a dangling symbolic link
 /// included) is at `path`.
@@ -87,6 +113,42 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Failur
     commit(&temp, path, &parent).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
     })
+}
+
+/// Creates the new directory `path` (mode 0700) holding `files`, each of
+/// mode `file_mode`, atomically: it appears whole or not at all, and an
+/// existing `path` is never replaced.
+pub fn write_new_dir(
+    path: &Path,
+    files: &[(String, &[u8])],
+    file_mode: u32,
+) -> Result<(), Failure> {
+    let (parent, temp) = temporary_beside(path)?;
+    rustix::fs::mkdirat(CWD, &temp, Mode::RWXU)
+        .map_err(|errno| Failure::io("cannot create", &temp, &errno.into()))?;
+    let filled = fill_dir(&temp, files, file_mode);
+    let committed = filled.and_then(|()| commit(&temp, path, &parent));
+    if committed.is_err() {
+        for (name, _) in files {
+            let _ = std::fs::remove_file(temp.join(name));
+        }
+        let _ = std::fs::remove_dir(&temp);
+    }
+    committed
+}
+
+/// Fixes the mode of the new directory `dir` through its descriptor and
+/// writes `files` into it.
+fn fill_dir(dir: &Path, files: &[(String, &[u8])], file_mode: u32) -> Result<(), Failure> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd: OwnedFd = rustix::fs::open(dir, flags, Mode::empty())
+        .and_then(|fd| rustix::fs::fchmod(&fd, Mode::RWXU).map(|()| fd))
+        .map_err(|errno| Failure::io("cannot open", dir, &errno.into()))?;
+    for (name, bytes) in files {
+        create_file(&fd, Path::new(name), bytes, file_mode)
+            .map_err(|err| Failure::io("cannot write", &dir.join(name), &err))?;
+    }
+    rustix::fs::fsync(&fd).map_err(|errno| Failure::io("cannot sync", dir, &errno.into()))
 }
 
 /// Writes secret bytes to standard output through a duplicate of its

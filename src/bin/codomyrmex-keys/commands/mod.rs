@@ -1,6 +1,7 @@
 //! The subcommands, grouped by what they work on, each beside the options
 //! it takes; and the small conversions they share.
 
+pub mod export;
 pub mod import;
 pub mod keys;
 pub mod macs;
