@@ -15,6 +15,9 @@ stage() { printf '\n==> %s\n' "$*"; }
 stage "Rust tests"
 cargo test --locked --all-features
 
+stage "Tink interoperability: keysets and tagged MACs against the real tink package"
+scripts/test-tink.sh
+
 stage "C tests (shared and static library)"
 build=build/examples-c
 cmake -S examples-c -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -1,11 +1,14 @@
-//! The command line: subcommands, options and help texts.
+//! The command line: the global options and the list of subcommands, each
+//! with its one-line description and examples. A subcommand's own options
+//! are declared beside its implementation, in `commands`.
 
-use clap::{Parser, Subcommand, ValueEnum};
-use std::ffi::OsString;
-use std::path::PathBuf;
-
-/// Help text of every KEY_ID argument.
-const KEY_ID_HELP: &str = "Key id: 1 to 128 characters from [A-Za-z0-9._-], not starting with '.'";
+use crate::commands::export::ExportArgs;
+use crate::commands::import::ImportArgs;
+use crate::commands::keys::{GenerateArgs, GetArgs, KeyIdArg};
+use crate::commands::macs::{DeriveArgs, HmacArgs, VerifyArgs};
+use crate::commands::versions::{NewVersionArgs, PromoteArgs, PruneArgs, StatusArgs};
+use crate::source::SourceArgs;
+use clap::{Parser, Subcommand};
 
 /// Shown after the top-level help: examples, where keys live and the exit
 /// statuses.
@@ -15,91 +18,89 @@ Examples:
   export CODOMYRMEX_KEY_DIR=/srv/keys
   codomyrmex-keys generate api
   printf hello | codomyrmex-keys hmac api --tagged
-  codomyrmex-keys rotate api && codomyrmex-keys prune api --keep 2
+  codomyrmex-keys stage api && codomyrmex-keys promote api 2
+  codomyrmex-keys status
+  codomyrmex-keys export --format k8s-secret --name api-keys --out secret.yaml api
+  codomyrmex-keys --source mounted:/run/secrets verify api \"$TAG\" msg --tagged
 Each subcommand's --help has more.
 
-Key directory: --dir DIR, else $CODOMYRMEX_KEY_DIR (if set and non-empty),
-else <tmp>/codomyrmex_keys where <tmp> is $TMPDIR, $TEMP, $TMP or /tmp.
+Key source: --dir DIR, or --source LOCATION (DIR or mounted:DIR, read-only),
+else $CODOMYRMEX_KEY_DIR (if set and non-empty), else <tmp>/codomyrmex_keys
+where <tmp> is $TMPDIR, $TEMP, $TMP or /tmp.
+
+Versions: --version N chooses version N; --version 0 (or no --version) is
+the current version.
 
 Exit status:
    0  success (exists: the key exists; verify: the MAC is valid)
    1  no (exists: no such key; verify: the MAC is invalid)
-   2  usage error (bad option or argument; derive without --reveal or --out)
-  12  INVALID_ARGUMENT       a length, number, hex or base64 input is wrong
+   2  usage error (bad option or argument; derive without --reveal or
+      --out; export to a terminal)
+  12  INVALID_ARGUMENT       a length, number, hex, base64 or keyset input is wrong,
+                             or a write to a read-only (mounted) source
   13  INVALID_KEY_ID         the key id breaks the rule [A-Za-z0-9._-]{1,128}, no leading '.'
   14  UNSUPPORTED_ALGORITHM  --alg is not sha256, sha384 or sha512
   15  BUFFER_TOO_SMALL       (not expected from this tool)
   16  NOT_FOUND              no such key, or no such version
   17  ALREADY_EXISTS         the key id (or the --out file) already exists
   19  IO                     the operating system refused or failed
-  20  INSECURE_PERMISSIONS   key dir or key file is not private to this user, or a symlink
+  20  INSECURE_PERMISSIONS   key dir or key file is not private to this user (or, in a
+                             mounted source, not trusted), or a symlink where none may be
   21  CORRUPT                a key file is empty, too large or not a regular file
   22  INTERNAL               a bug in this tool or the library
 Codes 12 to 22 are 10 + the library's codomyrmex_status value.
 Errors are one line on stderr: codomyrmex-keys: <KIND>: <message>
 
-Key bytes are never printed unless --reveal is given.";
+Key bytes are never printed unless --reveal is given; export writes them
+only to its --out file, directory or a pipe, never to a terminal.";
 
-/// Operate a codomyrmex key directory: keys, versions, HMAC and HKDF.
+/// Operate a codomyrmex key store: keys, versions, HMAC, HKDF and exports.
 #[derive(Parser)]
 #[command(
     name = "codomyrmex-keys",
     version,
-    long_about = "Operate a codomyrmex key directory: create, import, rotate, prune and delete \
-keys, compute and verify HMACs (SHA-256/384/512), and derive HKDF subkeys. Keys stay in \
-private files (<dir>/<key_id>.key, mode 0600); key bytes are never printed unless --reveal \
-is given.",
+    long_about = "Operate a codomyrmex key store: create, import, rotate, stage, promote, prune \
+and delete keys, compute and verify HMACs (SHA-256/384/512), derive HKDF subkeys, and export \
+keys as a Kubernetes Secret, a Docker secrets directory or a Tink keyset. Keys stay in private \
+files (<dir>/<key_id>.key, mode 0600); key bytes are never printed unless --reveal is given.",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// Key directory [default: $CODOMYRMEX_KEY_DIR, else <tmp>/codomyrmex_keys]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Every subcommand.
 #[derive(Subcommand)]
 pub enum Command {
-    /// Open (creating it, mode 0700, if absent) the key directory and print its resolved path
+    /// Open the key source (creating a key directory, mode 0700, if absent) and print where it is
     #[command(after_help = "Examples:
   codomyrmex-keys --dir /srv/keys init
-  CODOMYRMEX_KEY_DIR=/srv/keys codomyrmex-keys init")]
+  CODOMYRMEX_KEY_DIR=/srv/keys codomyrmex-keys init
+  codomyrmex-keys --source mounted:/run/secrets init")]
     Init,
 
     /// Create a random key (OS CSPRNG) under a new id
     #[command(after_help = "Examples:
   codomyrmex-keys generate api
   codomyrmex-keys generate signing --bytes 64")]
-    Generate {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Key length in bytes (1 to 65536)
-        #[arg(long, value_name = "N", default_value_t = 32)]
-        bytes: usize,
-    },
+    Generate(GenerateArgs),
 
-    /// Store a key read from FILE or standard input under a new id
+    /// Store a key, or a Tink keyset's keys, read from FILE or standard input under a new id
     #[command(after_help = "Examples:
   codomyrmex-keys import api key.bin
   printf %s 4a656665 | codomyrmex-keys import jefe --format hex
   codomyrmex-keys import api key.b64 --format base64 --replace
+  codomyrmex-keys import api keyset.json --format tink-keyset
 
 hex and base64 input may contain whitespace and newlines (ignored); raw is taken verbatim.
---replace keeps the previous key as an older version.")]
-    Import {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// File holding the key; standard input if absent or '-'
-        file: Option<PathBuf>,
-        /// How the key is written in the input
-        #[arg(long, value_enum, default_value_t = Format::Raw)]
-        format: Format,
-        /// Store a new version if the id exists (instead of failing)
-        #[arg(long)]
-        replace: bool,
-    },
+--replace keeps the previous key as an older version; with tink-keyset it replaces
+the key and all its versions with the keyset's. A tink-keyset import prints the
+versions it stored, one per line: <version> <alg>, marked (current) or (staged).")]
+    Import(ImportArgs),
 
     /// List key ids, one per line
     #[command(after_help = "Examples:
@@ -110,10 +111,21 @@ hex and base64 input may contain whitespace and newlines (ignored); raw is taken
     /// Exit 0 if the key exists, 1 if not; prints nothing
     #[command(after_help = "Examples:
   codomyrmex-keys exists api || codomyrmex-keys generate api")]
-    Exists {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-    },
+    Exists(KeyIdArg),
+
+    /// Delete a key and all its versions
+    #[command(after_help = "Examples:
+  codomyrmex-keys delete api")]
+    Delete(KeyIdArg),
+
+    /// Check that a key is readable; print its bytes only with --reveal or --out
+    #[command(after_help = "Examples:
+  codomyrmex-keys get api
+  codomyrmex-keys get api --reveal
+  codomyrmex-keys get api --version 1 --out api-v1.key
+
+--version 0 is the current version, as is no --version.")]
+    Get(GetArgs),
 
     /// Make a new current version of a key; prints the new version number
     #[command(after_help = "Examples:
@@ -122,47 +134,54 @@ hex and base64 input may contain whitespace and newlines (ignored); raw is taken
   codomyrmex-keys rotate api --from new-key.hex --format hex
 
 The previous version is kept (see versions, prune). The key must exist.")]
-    Rotate {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Length of the new random key in bytes (1 to 65536)
-        #[arg(long, value_name = "N", conflicts_with = "from")]
-        bytes: Option<usize>,
-        /// Read the new key from FILE ('-': standard input) instead
-        #[arg(long, value_name = "FILE")]
-        from: Option<PathBuf>,
-        /// How the key is written in --from
-        #[arg(long, value_enum, requires = "from")]
-        format: Option<Format>,
-    },
+    Rotate(NewVersionArgs),
 
-    /// Delete a key and all its versions
+    /// Add a staged version: it verifies tagged MACs but makes none until promoted; prints its number
     #[command(after_help = "Examples:
-  codomyrmex-keys delete api")]
-    Delete {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-    },
+  codomyrmex-keys stage api
+  codomyrmex-keys stage api --from next.b64 --format base64
+  codomyrmex-keys promote api 4
+
+Stage on every host (or in the shared source) first, promote once all have it:
+no host then meets a MAC made with a version it does not know.")]
+    Stage(NewVersionArgs),
+
+    /// Make a staged version current; the version it replaces is kept
+    #[command(after_help = "Examples:
+  codomyrmex-keys promote api 4")]
+    Promote(PromoteArgs),
+
+    /// List the versions of a key, marking the current and staged ones
+    #[command(after_help = "Examples:
+  codomyrmex-keys versions api")]
+    Versions(KeyIdArg),
+
+    /// Print one line per key: current, retained and staged versions
+    #[command(after_help = "Examples:
+  codomyrmex-keys status
+  codomyrmex-keys status api webhooks
+
+Each line is: <key_id> current=<N> retained=<list> staged=<list>
+where a list is comma-separated version numbers, or - when empty. Fields
+may be added at the end of the line in later releases: read them by name.")]
+    Status(StatusArgs),
+
+    /// Remove all but the newest N versions of a key up to the current one
+    #[command(after_help = "Examples:
+  codomyrmex-keys prune api --keep 2
+
+Staged versions are not touched.")]
+    Prune(PruneArgs),
 
     /// Print the HMAC of FILE or standard input, in lowercase hex
     #[command(after_help = "Examples:
   codomyrmex-keys hmac api message.txt
   printf hello | codomyrmex-keys hmac api --alg sha512
   codomyrmex-keys hmac api backup.tar --tagged
+  codomyrmex-keys hmac api message.txt --version 2
 
-Input is streamed: it may be of any size.")]
-    Hmac {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Data to authenticate; standard input if absent or '-'
-        file: Option<PathBuf>,
-        /// sha256, sha384 or sha512
-        #[arg(long, value_name = "ALG", default_value = "sha256")]
-        alg: String,
-        /// Print a tagged MAC (01 || version || HMAC) that names the key version
-        #[arg(long)]
-        tagged: bool,
-    },
+Input is streamed: it may be of any size. --version 0 is the current version.")]
+    Hmac(HmacArgs),
 
     /// Check a MAC: exit 0 if valid, 1 if not
     #[command(after_help = "Examples:
@@ -171,93 +190,33 @@ Input is streamed: it may be of any size.")]
   codomyrmex-keys verify api \"$TAGGED\" backup.tar --tagged
 
 Prints \"valid\" or \"invalid\" on stderr unless --quiet.")]
-    Verify {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// The MAC in hex (from `hmac`, or `hmac --tagged` with --tagged)
-        mac_hex: String,
-        /// Data to check; standard input if absent or '-'
-        file: Option<PathBuf>,
-        /// sha256, sha384 or sha512
-        #[arg(long, value_name = "ALG", default_value = "sha256")]
-        alg: String,
-        /// The MAC is tagged: verify with the key version it names
-        #[arg(long)]
-        tagged: bool,
-        /// Print nothing; only the exit status tells
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Verify(VerifyArgs),
 
     /// Derive a subkey with HKDF, the stored key being the input key material
     #[command(after_help = "Examples:
   codomyrmex-keys derive api --len 32 --info session --reveal
   codomyrmex-keys derive api --len 64 --salt 00ff --info backup --alg sha512 --out sub.key
+  codomyrmex-keys derive api --len 32 --info session --version 1 --reveal
 
 A derived key is as secret as the key it comes from: it is printed (hex) only
-with --reveal, or written raw to a new file (mode 0600) with --out.")]
-    Derive {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Length of the derived key in bytes (1 to 255 x the digest length)
-        #[arg(long, value_name = "N")]
-        len: usize,
-        /// HKDF salt, in hex [default: none]
-        #[arg(long, value_name = "HEX")]
-        salt: Option<String>,
-        /// HKDF info (context) text
-        #[arg(long, value_name = "TEXT", default_value = "")]
-        info: String,
-        /// sha256, sha384 or sha512
-        #[arg(long, value_name = "ALG", default_value = "sha256")]
-        alg: String,
-        /// Use this version of the key instead of the current one
-        #[arg(long, value_name = "N")]
-        version: Option<u32>,
-        /// Print the derived key in hex on stdout
-        #[arg(long, conflicts_with = "out")]
-        reveal: bool,
-        /// Write the raw derived key to FILE (created, mode 0600; must not exist)
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
+with --reveal, or written raw to a new file (mode 0600) with --out.
+--version 0 is the current version, as is no --version.")]
+    Derive(DeriveArgs),
 
-    /// List the kept versions of a key, marking the current one
+    /// Write keys and their versions for an orchestrator or for Tink, never to a terminal
     #[command(after_help = "Examples:
-  codomyrmex-keys versions api")]
-    Versions {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-    },
+  codomyrmex-keys export --name api-keys --namespace prod --out secret.yaml api webhooks
+  codomyrmex-keys export --name api-keys --out - api | kubectl apply -f -
+  codomyrmex-keys export --format docker-dir --out ./secrets api
+  codomyrmex-keys export --format tink-keyset --alg sha512 --out keyset.json api
 
-    /// Remove all but the newest N versions of a key
-    #[command(after_help = "Examples:
-  codomyrmex-keys prune api --keep 2")]
-    Prune {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Versions to keep, the current one included (at least 1)
-        #[arg(long, value_name = "N")]
-        keep: u32,
-    },
-
-    /// Check that a key is readable; print its bytes only with --reveal or --out
-    #[command(after_help = "Examples:
-  codomyrmex-keys get api --reveal
-  codomyrmex-keys get api --version 1 --out api-v1.key")]
-    Get {
-        #[arg(help = KEY_ID_HELP)]
-        key_id: OsString,
-        /// Version to read [default: the current one]
-        #[arg(long, value_name = "N")]
-        version: Option<u32>,
-        /// Print the key in hex on stdout
-        #[arg(long, conflicts_with = "out")]
-        reveal: bool,
-        /// Write the raw key to FILE (created, mode 0600; must not exist)
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
+k8s-secret: a Secret manifest whose data holds <id>.key (current version) and
+<id>.key.v<N> (retained versions), the names a mounted source reads.
+docker-dir: a new directory (0700) of those files (0400), to mount as secrets.
+tink-keyset: one key's versions as a cleartext Tink JSON keyset of HMAC keys
+(TINK prefix, key id = version, primary = current version).
+--out must not exist; '-' writes to standard output unless it is a terminal.")]
+    Export(ExportArgs),
 
     /// Print a shell completion script
     #[command(after_help = "Examples:
@@ -267,15 +226,4 @@ with --reveal, or written raw to a new file (mode 0600) with --out.")]
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-}
-
-/// How key bytes are written in an input.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The bytes themselves
-    Raw,
-    /// Hexadecimal, either letter case
-    Hex,
-    /// Base64, standard or URL-safe alphabet, padding optional
-    Base64,
 }

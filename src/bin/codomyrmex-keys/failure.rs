@@ -6,7 +6,9 @@ use std::path::Path;
 
 /// A successful run's answer: exit status 0 or 1.
 pub enum Answer {
+    /// Exit status 0: done, or yes.
     Yes,
+    /// Exit status 1: no (no such key, an invalid MAC).
     No,
 }
 
@@ -24,13 +26,17 @@ pub enum Kind {
     Usage,
 }
 
-/// Why a run failed: its kind and a one-line message.
+/// Why a run failed: its kind and a one-line message (never key material).
+#[derive(Debug)]
 pub struct Failure {
+    /// Decides the exit code and the name printed.
     pub kind: Kind,
+    /// What went wrong, naming ids and paths.
     pub message: String,
 }
 
 impl Failure {
+    /// A failure of `kind`.
     pub fn new(kind: Kind, message: impl Into<String>) -> Failure {
         Failure {
             kind,
@@ -38,23 +44,28 @@ impl Failure {
         }
     }
 
+    /// A failure with a library status.
     pub fn status(status: Status, message: impl Into<String>) -> Failure {
         Failure::new(Kind::Status(status), message)
     }
 
+    /// An `INVALID_ARGUMENT` failure.
     pub fn invalid(message: impl Into<String>) -> Failure {
         Failure::status(Status::InvalidArgument, message)
     }
 
-    /// A bug: a caught panic.
+    /// A bug: a caught panic, or an invariant of this tool broken.
     pub fn internal(message: impl Into<String>) -> Failure {
         Failure::status(Status::Internal, message)
     }
 
+    /// A refused command line (exit code 2).
     pub fn usage(message: impl Into<String>) -> Failure {
         Failure::new(Kind::Usage, message)
     }
 
+    /// A failed operation on `path`: `ALREADY_EXISTS` for an existing
+    /// path, else `IO`.
     pub fn io(action: &str, path: &Path, err: &io::Error) -> Failure {
         let status = match err.kind() {
             io::ErrorKind::AlreadyExists => Status::AlreadyExists,
