@@ -1490,28 +1490,30 @@ fn tink_keyset_import_takes_hmac_keys_with_the_tink_prefix_only() {
             ),
             "appears twice",
         ),
-        // Tink draws key ids at random; storing them needs chosen version
-        // numbers, which the library cannot store yet.
-        (
-            "random-ids",
-            keyset(
-                "753785890",
-                &[keyset_entry(
-                    "753785890",
-                    "\"ENABLED\"",
-                    HMAC_URL,
-                    "\"TINK\"",
-                    &sha256,
-                )],
-            ),
-            "cannot become version numbers yet",
-        ),
     ];
     for (name, json, why) in refusals {
         let refused = import(name, json, &[]).fails(12, "INVALID_ARGUMENT");
         assert!(refused.stderr.contains(why), "{name}: {}", refused.stderr);
         assert_eq!(keys(&dir, &["exists", name]).code, 1, "{name}");
     }
+
+    // Tink draws key ids at random: they become the version numbers as they
+    // are, so MACs tagged with them keep verifying.
+    let random = keyset(
+        "753785890",
+        &[
+            keyset_entry("12345", "\"ENABLED\"", HMAC_URL, "\"TINK\"", &sha256),
+            keyset_entry("753785890", "\"ENABLED\"", HMAC_URL, "\"TINK\"", &sha256),
+            keyset_entry("4000000000", "\"ENABLED\"", HMAC_URL, "\"TINK\"", &sha256),
+        ],
+    );
+    let printed = import("random-ids", random, &[]).ok();
+    assert_eq!(
+        printed.out(),
+        "12345 sha256\n753785890 sha256 (current)\n4000000000 sha256 (staged)\n"
+    );
+    let versions = keys(&dir, &["versions", "random-ids"]).ok();
+    assert_eq!(versions.out(), "12345\n753785890 (current)\n4000000000 (staged)\n");
 
     // Enums by number, ids as strings, a disabled key left out, ids that
     // start above 1: placeholders below them are made and pruned.

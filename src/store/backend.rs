@@ -93,6 +93,13 @@ pub(crate) enum Change<'a> {
     /// `replace: false`, fail with `AlreadyExists` if a key file appears
     /// meanwhile (a writer that does not take the lock).
     Create { bytes: &'a [u8], replace: bool },
+    /// The key does not exist: give it exactly `versions` (number, bytes),
+    /// `current` being current, lower numbers retained and higher ones
+    /// staged. Fail with `AlreadyExists` if a key file appears meanwhile.
+    Import {
+        versions: &'a [(u32, &'a [u8])],
+        current: u32,
+    },
     /// Make `bytes` version `to` and current; the current version becomes a
     /// retained one.
     Advance { to: u32, bytes: &'a [u8] },

@@ -191,6 +191,49 @@ impl KeyManager {
         })
     }
 
+    /// Creates `key_id`, which must not exist, with exactly the versions
+    /// given as (number, key) pairs: `current` becomes the current version,
+    /// lower numbers are kept as older versions and higher ones are staged.
+    /// All or nothing. For moving a key with its history from elsewhere (a
+    /// Tink keyset, another store), so that MACs tagged with its version
+    /// numbers keep verifying.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`] if the id is taken;
+    /// [`ErrorKind::InvalidArgument`] for no versions, a number given twice,
+    /// `current` not among them, or a key length out of range; otherwise as
+    /// [`KeyManager::store`].
+    pub fn create_with_versions(
+        &self,
+        key_id: &str,
+        versions: &[(NonZeroU32, &[u8])],
+        current: NonZeroU32,
+    ) -> Result<()> {
+        let id = self.writable_id(key_id)?;
+        let mut numbered: Vec<(u32, &[u8])> = versions.iter().map(|&(n, key)| (n.get(), key)).collect();
+        numbered.sort_unstable_by_key(|&(n, _)| n);
+        for (i, &(number, key)) in numbered.iter().enumerate() {
+            check_key_len(key)?;
+            if i > 0 && numbered[i - 1].0 == number {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("version {number} of key '{id}' is given twice"),
+                ));
+            }
+        }
+        if numbered.binary_search_by_key(&current.get(), |&(n, _)| n).is_err() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("the current version {current} of key '{id}' is not among the versions given"),
+            ));
+        }
+        let numbered = &numbered;
+        self.transact(id, |view| match view {
+            Some(_) => Err(already_exists(self, id)),
+            None => Ok((Change::Import { versions: numbered, current: current.get() }, ())),
+        })
+    }
+
     /// Creates a random key of `key_len` bytes (1 to [`MAX_KEY_LEN`]) from
     /// the OS CSPRNG under `key_id`, which must not exist yet.
     ///

@@ -32,7 +32,6 @@ HMAC_TEMPLATES = {
     "sha256": mac.mac_key_templates.HMAC_SHA256_256BITTAG,
     "sha512": mac.mac_key_templates.HMAC_SHA512_512BITTAG,
 }
-RANDOM_IDS_REFUSAL = "cannot become version numbers yet"
 
 
 class Checks:
@@ -189,19 +188,14 @@ def tink_to_ours(tool, tmp, checks):
     with open(data_path, "wb") as f:
         f.write(data)
     keys = generate_tink_keys()
-    # Tink's random ids: imported as they are, or refused with the known message.
+    # Tink's random ids: imported as they are, as version numbers.
     random_path = os.path.join(tmp, "random.json")
     with open(random_path, "w") as f:
         f.write(tink_keyset_json([k for _, k in keys], keys[2][1]["keyId"]))
     done = tool.run("import", "tink-random", random_path, "--format", "tink-keyset")
-    if done.returncode == 0:
-        ids = sorted(k["keyId"] for _, k in keys)
-        print(f"tink interop: Tink's random key ids {ids} imported as versions")
-        checks.check(True, "random ids imported")
-    else:
-        stderr = done.stderr.decode()
-        checks.check(done.returncode == 12 and RANDOM_IDS_REFUSAL in stderr, f"random ids: {stderr}")
-        print("tink interop: Tink's random key ids refused as expected (no chosen versions yet)")
+    checks.check(done.returncode == 0, f"random ids imported: {done.stderr.decode()}")
+    ids = sorted(k["keyId"] for _, k in keys)
+    print(f"tink interop: Tink's random key ids {ids} imported as versions")
     # The same keys renumbered 1..4, primary 3: Tink computes the MACs.
     renumbered = []
     for number, (alg, key) in enumerate(keys, start=1):
@@ -214,8 +208,7 @@ def tink_to_ours(tool, tmp, checks):
     expected = "1 sha256\n2 sha512\n3 sha256 (current)\n4 sha512 (staged)\n"
     checks.check(printed == expected, f"import printed {printed!r}")
     check_imported(tool, "tink-keys", renumbered, macs, data_path, checks)
-    if done.returncode == 0:
-        check_imported(tool, "tink-random", keys, tink_macs(keys, data), data_path, checks)
+    check_imported(tool, "tink-random", keys, tink_macs(keys, data), data_path, checks)
     # Keys with another output prefix are refused.
     raw_key = dict(keys[0][1], keyId=1, outputPrefixType="RAW")
     raw_path = os.path.join(tmp, "raw.json")

@@ -241,6 +241,7 @@ impl Backend for DirBackend {
         };
         match change {
             Change::Create { bytes, replace } => self.create(id, bytes, replace),
+            Change::Import { versions, current } => self.import(id, versions, current),
             Change::Advance { to, bytes } => self.advance(id, base_view()?, to, bytes),
             Change::Stage { version, bytes } => self.stage(id, base_view()?, version, bytes),
             Change::Promote { version } => self.promote(id, base_view()?, version),

@@ -101,6 +101,29 @@ impl DirBackend {
             .write(&self.codec.encode(id, 1, bytes)?, replace)
     }
 
+    /// Writes a key that does not exist with exactly `versions`: every
+    /// record first (the current one too, so the key file stands recorded),
+    /// then the key file, the commit point. Until then the records belong
+    /// to no key file and are ignored; a failure removes them.
+    pub(super) fn import(&self, id: &str, versions: &[(u32, &[u8])], current: u32) -> Result<()> {
+        self.remove_history(id)?;
+        let written = self.history(id, true)?.ok_or_else(|| {
+            Error::new(ErrorKind::Io, format!("the version directory of key '{id}' vanished"))
+        });
+        let committed = written.and_then(|history| {
+            for &(version, bytes) in versions {
+                history.write(version, version > current, bytes, None)?;
+            }
+            let key = versions.iter().find(|&&(v, _)| v == current).map_or(&[][..], |&(_, b)| b);
+            self.key_file(id).write(&self.codec.encode(id, current, key)?, Replace::No)
+        });
+        if committed.is_err() {
+            // Best effort: records without a key file are ignored anyway.
+            let _ = self.remove_history(id);
+        }
+        committed
+    }
+
     /// Removes the key file (the commit point), then every record.
     pub(super) fn delete(&self, id: &str) -> Result<()> {
         let key_file = self.key_file(id);

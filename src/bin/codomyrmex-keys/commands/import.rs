@@ -3,22 +3,18 @@
 
 use super::{KEY_ID_HELP, key_id};
 use crate::failure::{Answer, Failure, Outcome};
-use crate::input::{KeyFormat, random_key, read_key, read_secret};
+use crate::input::{KeyFormat, read_key, read_secret};
 use crate::output::{note, print_lines};
 use crate::source::SourceArgs;
 use crate::tink::{self, ImportedKeyset};
 use clap::{Args, ValueEnum};
-use codomyrmex_keys::{ErrorKind, KeyManager, Status, Versions};
+use codomyrmex_keys::{ErrorKind, KeyManager, Status};
 use std::ffi::OsString;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 /// Largest keyset accepted, in bytes.
 const MAX_KEYSET_LEN: usize = 4 << 20;
-
-/// Most placeholder versions an import makes (and prunes) to reach a
-/// keyset's lowest key id.
-const MAX_PLACEHOLDERS: u32 = 1000;
 
 /// How the input of `import` is written.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,7 +81,6 @@ fn import_keyset(km: &KeyManager, id: &str, args: &ImportArgs) -> Outcome {
     let (text, label) = read_secret(args.file.as_deref(), MAX_KEYSET_LEN, "keyset")?;
     let keyset = tink::read_keyset(&text, &label)?;
     drop(text);
-    check_storable(&keyset, &label)?;
     if km.exists(id)? {
         if !args.replace {
             return Err(Failure::status(
@@ -99,11 +94,7 @@ fn import_keyset(km: &KeyManager, id: &str, args: &ImportArgs) -> Outcome {
         }
         km.delete(id)?;
     }
-    if let Err(failure) = store_numbered(km, id, &keyset) {
-        // The key is this import's own: leave nothing half made.
-        let _ = km.delete(id);
-        return Err(failure);
-    }
+    store_numbered(km, id, &keyset)?;
     for (key_id, status) in &keyset.skipped {
         note(&format!(
             "key id {key_id} is {status} in the keyset; not imported"
@@ -125,83 +116,9 @@ fn import_keyset(km: &KeyManager, id: &str, args: &ImportArgs) -> Outcome {
     Ok(Answer::Yes)
 }
 
-/// Refuses, before anything is written, a keyset whose key ids
-/// [`store_numbered`] cannot give as version numbers.
-fn check_storable(keyset: &ImportedKeyset, label: &str) -> Result<(), Failure> {
-    let ids: Vec<u32> = keyset.keys.iter().map(|key| key.id.get()).collect();
-    let consecutive = ids.windows(2).all(|pair| pair[1] == pair[0] + 1);
-    if consecutive && ids[0] <= MAX_PLACEHOLDERS + 1 {
-        return Ok(());
-    }
-    let shown: Vec<String> = ids.iter().take(8).map(ToString::to_string).collect();
-    Err(Failure::invalid(format!(
-        "{label}: key ids {}{} cannot become version numbers yet: this release can only \
-         store versions that follow each other (n, n+1, ...) from n <= {}, and Tink picks \
-         random key ids",
-        shown.join(", "),
-        if ids.len() > 8 { ", ..." } else { "" },
-        MAX_PLACEHOLDERS + 1
-    )))
-}
-
 /// Stores the keyset's keys as the new key `id`, each under the version its
-/// key id names, through the public key-store calls: placeholder versions
-/// (random, unknown to anyone) up to the lowest id, the keys up to the
-/// primary by rotation, the rest staged, then the placeholders pruned.
-/// Checks the result.
+/// key id names, in one call that writes all of them or none.
 fn store_numbered(km: &KeyManager, id: &str, keyset: &ImportedKeyset) -> Result<(), Failure> {
-    let lowest = keyset.keys[0].id;
-    for number in 1..lowest.get() {
-        let placeholder = random_key(32)?;
-        add_version(km, id, number, &placeholder, false)?;
-    }
-    for key in &keyset.keys {
-        add_version(km, id, key.id.get(), &key.key, key.id > keyset.primary)?;
-    }
-    if lowest.get() > 1 {
-        let keep = keyset.primary.get() - lowest.get() + 1;
-        km.prune(id, NonZeroU32::new(keep).unwrap_or(NonZeroU32::MIN))?;
-    }
-    let expected = Versions {
-        current: keyset.primary,
-        retained: keyset
-            .keys
-            .iter()
-            .map(|k| k.id)
-            .filter(|&v| v < keyset.primary)
-            .collect(),
-        staged: keyset
-            .keys
-            .iter()
-            .map(|k| k.id)
-            .filter(|&v| v > keyset.primary)
-            .collect(),
-    };
-    let stored = km.key(id)?.versions()?;
-    if stored != expected {
-        return Err(Failure::status(
-            Status::Io,
-            format!("key '{id}' changed while it was imported (another writer?); not imported"),
-        ));
-    }
-    Ok(())
-}
-
-/// Adds `key` as version `number` of `id`: the first version by creating
-/// the key, then by rotating, or by staging.
-fn add_version(
-    km: &KeyManager,
-    id: &str,
-    number: u32,
-    key: &[u8],
-    staged: bool,
-) -> Result<(), Failure> {
-    if number == 1 {
-        km.create(id, key)?;
-    } else if staged {
-        km.stage(id, key)?;
-    } else {
-        drop(km.rotate(id, key)?);
-    }
-    Ok(())
+    let versions: Vec<(NonZeroU32, &[u8])> = keyset.keys.iter().map(|key| (key.id, &key.key[..])).collect();
+    Ok(km.create_with_versions(id, &versions, keyset.primary)?)
 }
