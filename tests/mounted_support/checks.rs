@@ -2,7 +2,7 @@
 //! was made with: every read call answers from those keys, every write
 //! call is refused.
 
-use codomyrmex_keys::{ErrorKind, HashAlg, KeyManager, TAG_OVERHEAD, Version, hmac};
+use codomyrmex_keys::{ErrorKind, HashAlg, KeyManager, TAG_OVERHEAD, Version, hkdf_derive, hmac};
 use std::num::NonZeroU32;
 
 /// The message of every write refused by a read-only source.
@@ -154,6 +154,18 @@ pub fn check_reads(km: &KeyManager, fixtures: &[Fixture], absent: &str) -> usize
             "hmac of {}",
             f.id
         );
+        let (mut okm, mut expected_okm) = ([0u8; 42], [0u8; 42]);
+        key.derive(HashAlg::Sha256, b"salt", b"info", &mut okm)
+            .unwrap();
+        hkdf_derive(
+            HashAlg::Sha256,
+            f.current(),
+            b"salt",
+            b"info",
+            &mut expected_okm,
+        )
+        .unwrap();
+        assert_eq!(okm, expected_okm, "derive({})", f.id);
         let tagged = key.hmac_tagged(HashAlg::Sha256, DATA).unwrap();
         assert_eq!(
             tagged.as_bytes(),
