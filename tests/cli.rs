@@ -1513,7 +1513,10 @@ fn tink_keyset_import_takes_hmac_keys_with_the_tink_prefix_only() {
         "12345 sha256\n753785890 sha256 (current)\n4000000000 sha256 (staged)\n"
     );
     let versions = keys(&dir, &["versions", "random-ids"]).ok();
-    assert_eq!(versions.out(), "12345\n753785890 (current)\n4000000000 (staged)\n");
+    assert_eq!(
+        versions.out(),
+        "12345\n753785890 (current)\n4000000000 (staged)\n"
+    );
 
     // Enums by number, ids as strings, a disabled key left out, ids that
     // start above 1: placeholders below them are made and pruned.

@@ -484,8 +484,6 @@ fn race_reader(km: &KeyManager, stop: &AtomicBool, counts: &RaceCounters, odd: &
 const READERS: usize = 4;
 
 #[test]
-#[ignore = "library bug: a reader that opened the old timestamped directory just before an \
-            update fails (ENOENT, NotFound) or mixes the two sets when the kubelet removes it"]
 fn kubernetes_updates_are_never_half_seen() {
     let test = "kubernetes_updates_are_never_half_seen";
     if child_scenario().is_some() {
@@ -605,8 +603,6 @@ fn container_consumer() {
 }
 
 #[test]
-#[ignore = "library bug: a key file that is itself a bind mount (how Docker and Compose \
-            mount every secret) is refused as leading outside the source (RESOLVE_NO_XDEV)"]
 fn docker_secrets_are_read_only_bind_mounts_of_a_tmpfs() {
     let test = "docker_secrets_are_read_only_bind_mounts_of_a_tmpfs";
     if child_scenario().is_some() {

@@ -7,6 +7,7 @@
 //! [`backend::Backend`] trait that each source implements.
 
 mod backend;
+mod beneath;
 mod codec;
 mod default_dir;
 mod dir;
@@ -210,7 +211,8 @@ impl KeyManager {
         current: NonZeroU32,
     ) -> Result<()> {
         let id = self.writable_id(key_id)?;
-        let mut numbered: Vec<(u32, &[u8])> = versions.iter().map(|&(n, key)| (n.get(), key)).collect();
+        let mut numbered: Vec<(u32, &[u8])> =
+            versions.iter().map(|&(n, key)| (n.get(), key)).collect();
         numbered.sort_unstable_by_key(|&(n, _)| n);
         for (i, &(number, key)) in numbered.iter().enumerate() {
             check_key_len(key)?;
@@ -221,16 +223,27 @@ impl KeyManager {
                 ));
             }
         }
-        if numbered.binary_search_by_key(&current.get(), |&(n, _)| n).is_err() {
+        if numbered
+            .binary_search_by_key(&current.get(), |&(n, _)| n)
+            .is_err()
+        {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("the current version {current} of key '{id}' is not among the versions given"),
+                format!(
+                    "the current version {current} of key '{id}' is not among the versions given"
+                ),
             ));
         }
         let numbered = &numbered;
         self.transact(id, |view| match view {
             Some(_) => Err(already_exists(self, id)),
-            None => Ok((Change::Import { versions: numbered, current: current.get() }, ())),
+            None => Ok((
+                Change::Import {
+                    versions: numbered,
+                    current: current.get(),
+                },
+                (),
+            )),
         })
     }
 

@@ -108,14 +108,21 @@ impl DirBackend {
     pub(super) fn import(&self, id: &str, versions: &[(u32, &[u8])], current: u32) -> Result<()> {
         self.remove_history(id)?;
         let written = self.history(id, true)?.ok_or_else(|| {
-            Error::new(ErrorKind::Io, format!("the version directory of key '{id}' vanished"))
+            Error::new(
+                ErrorKind::Io,
+                format!("the version directory of key '{id}' vanished"),
+            )
         });
         let committed = written.and_then(|history| {
             for &(version, bytes) in versions {
                 history.write(version, version > current, bytes, None)?;
             }
-            let key = versions.iter().find(|&&(v, _)| v == current).map_or(&[][..], |&(_, b)| b);
-            self.key_file(id).write(&self.codec.encode(id, current, key)?, Replace::No)
+            let key = versions
+                .iter()
+                .find(|&&(v, _)| v == current)
+                .map_or(&[][..], |&(_, b)| b);
+            self.key_file(id)
+                .write(&self.codec.encode(id, current, key)?, Replace::No)
         });
         if committed.is_err() {
             // Best effort: records without a key file are ignored anyway.

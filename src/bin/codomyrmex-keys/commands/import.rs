@@ -119,6 +119,10 @@ fn import_keyset(km: &KeyManager, id: &str, args: &ImportArgs) -> Outcome {
 /// Stores the keyset's keys as the new key `id`, each under the version its
 /// key id names, in one call that writes all of them or none.
 fn store_numbered(km: &KeyManager, id: &str, keyset: &ImportedKeyset) -> Result<(), Failure> {
-    let versions: Vec<(NonZeroU32, &[u8])> = keyset.keys.iter().map(|key| (key.id, &key.key[..])).collect();
+    let versions: Vec<(NonZeroU32, &[u8])> = keyset
+        .keys
+        .iter()
+        .map(|key| (key.id, &key.key[..]))
+        .collect();
     Ok(km.create_with_versions(id, &versions, keyset.primary)?)
 }
