@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,9 +30,6 @@
 #include "codomyrmex_keys.h"
 #include "test_util.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437 /* the same number on every architecture */
-#endif
 
 #define UNPRIVILEGED_ID 65534
 #define OTHER_UID 4242
@@ -66,25 +62,6 @@ static bool threads_skipped(void)
 {
     const char *skip = getenv("CODOMYRMEX_TEST_SKIP_THREADS");
     return skip != NULL && strcmp(skip, "1") == 0;
-}
-
-/* Whether the openat2 system call works here. Mounted sources need it;
- * valgrind before 3.22, kernels before 5.6 and some seccomp filters lack
- * it (ENOSYS). */
-static bool openat2_works(void)
-{
-    struct {
-        uint64_t flags;
-        uint64_t mode;
-        uint64_t resolve;
-    } how = {O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0};
-    long fd = syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how);
-
-    if (fd < 0) {
-        return errno != ENOSYS;
-    }
-    close((int)fd);
-    return true;
 }
 
 static double now_seconds(void)
@@ -370,33 +347,6 @@ static void check_current(const codomyrmex_key_manager *km, uint32_t current)
     CHECK_BYTES(made, tag, sizeof tag);
 }
 
-/* Where openat2 is missing, a mounted source opens but every read fails
- * with CODOMYRMEX_ERR_IO and ENOSYS, saying so. */
-static void test_mounted_without_openat2(void)
-{
-    char source[TEST_PATH_MAX];
-    char location[TEST_PATH_MAX];
-    codomyrmex_key_manager *km = NULL;
-    uint8_t out[KEY_LEN] = {0};
-    size_t len = 0;
-
-    check_section("mounted: without openat2");
-    printf("skipped: openat2 does not work here; mounted sources are checked only to fail "
-           "cleanly\n");
-    path_join(source, base, "no-openat2");
-    CHECK_INT(mkdir(source, 0755), 0);
-    put_key(source, "api.key", 1);
-    mounted(location, source);
-    if (CHECK_OK(codomyrmex_key_manager_open_with(location, NULL, &km))) {
-        CHECK_STATUS(codomyrmex_key_manager_get(km, "api", out, sizeof out, &len),
-                     CODOMYRMEX_ERR_IO);
-        CHECK_INT(codomyrmex_last_os_error(), ENOSYS);
-        CHECK(message_has("ENOSYS"));
-        CHECK_SIZE(len, 0);
-        codomyrmex_key_manager_free(km);
-    }
-}
-
 static void test_mounted(void)
 {
     static const char *const before[] = {"api.key", "api.key.v1"};
@@ -411,10 +361,6 @@ static void test_mounted(void)
     uint8_t tag[CODOMYRMEX_TAG_OVERHEAD + 32];
     int entries;
 
-    if (!openat2_works()) {
-        test_mounted_without_openat2();
-        return;
-    }
     check_section("mounted: a Kubernetes-style volume");
     path_join(source, base, "volume");
     CHECK_INT(mkdir(source, 0755), 0);
