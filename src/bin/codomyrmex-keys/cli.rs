@@ -6,6 +6,7 @@ use crate::commands::export::ExportArgs;
 use crate::commands::import::ImportArgs;
 use crate::commands::keys::{GenerateArgs, GetArgs, KeyIdArg};
 use crate::commands::macs::{DeriveArgs, HmacArgs, VerifyArgs};
+use crate::commands::sealing::{KekCommand, RewrapArgs};
 use crate::commands::versions::{NewVersionArgs, PromoteArgs, PruneArgs, StatusArgs};
 use crate::source::SourceArgs;
 use clap::{Parser, Subcommand};
@@ -217,6 +218,38 @@ tink-keyset: one key's versions as a cleartext Tink JSON keyset of HMAC keys
 (TINK prefix, key id = version, primary = current version).
 --out must not exist; '-' writes to standard output unless it is a terminal.")]
     Export(ExportArgs),
+
+    /// Seal every plain key file and version in place under --kek (or --kek-credential)
+    #[command(after_help = "Examples:
+  codomyrmex-keys kek generate --out /etc/myapp/keys.kek
+  codomyrmex-keys --dir /srv/keys --kek /etc/myapp/keys.kek seal
+  codomyrmex-keys --dir /srv/keys --kek /etc/myapp/keys.kek --require-sealed list
+
+Each file is sealed atomically: an interrupted run leaves every file
+readable, and running it again finishes the work. Prints how many files it
+sealed. Keep the KEK outside the key directory (the library refuses it there).")]
+    Seal,
+
+    /// Reseal every file under a new KEK; restartable after a crash
+    #[command(after_help = "Examples:
+  codomyrmex-keys kek generate --out new.kek
+  codomyrmex-keys --dir /srv/keys rewrap --old-kek old.kek --new-kek new.kek
+
+Files sealed under either KEK (or plain) are read; each is rewritten under the
+new one atomically, so an interrupted rewrap leaves every file readable with
+one of the two KEKs, and running it again finishes it.")]
+    Rewrap(RewrapArgs),
+
+    /// Key-encryption keys: make a new one
+    #[command(after_help = "Examples:
+  codomyrmex-keys kek generate --out /etc/myapp/keys.kek
+  codomyrmex-keys kek generate --out - | systemd-creds encrypt --name=keys.kek - keys.kek.cred
+
+The KEK is written only to a new file (mode 0400) or to a pipe, never to a terminal.")]
+    Kek {
+        #[command(subcommand)]
+        command: KekCommand,
+    },
 
     /// Print a shell completion script
     #[command(after_help = "Examples:

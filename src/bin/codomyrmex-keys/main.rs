@@ -24,7 +24,7 @@ mod source;
 mod tink;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{export, import, keys, macs, versions};
+use crate::commands::{export, import, keys, macs, sealing, versions};
 use crate::failure::{Answer, Failure, Outcome};
 use clap::Parser;
 use std::process::ExitCode;
@@ -69,6 +69,9 @@ fn run(cli: Cli) -> Outcome {
         Command::Verify(args) => macs::verify(source, &args),
         Command::Derive(args) => macs::derive(source, &args),
         Command::Export(args) => export::export(source, &args),
+        Command::Seal => sealing::seal(source),
+        Command::Rewrap(args) => sealing::rewrap(source, &args),
+        Command::Kek { command } => sealing::kek(&command),
         Command::Completions { shell } => keys::completions(shell),
     }
 }

@@ -5,6 +5,7 @@ pub mod export;
 pub mod import;
 pub mod keys;
 pub mod macs;
+pub mod sealing;
 pub mod versions;
 
 use crate::failure::{Answer, Failure};
