@@ -8,12 +8,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-require_commands cmake:cmake cc:gcc python3:python3 pkg-config:pkg-config readelf:binutils
+require_commands cmake:cmake cc:gcc python3:python3 pkg-config:pkg-config readelf:binutils gcore:gdb
 
 stage() { printf '\n==> %s\n' "$*"; }
 
 stage "Rust tests"
 cargo test --locked --all-features
+
+stage "Rust tests of the release stack budgets and the dead-stack scrub (optimised build)"
+cargo test --locked --all-features --release --lib stack_depth
+cargo test --locked --all-features --release --test secrets
 
 stage "C tests (shared and static library)"
 build=build/examples-c

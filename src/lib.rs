@@ -32,9 +32,19 @@ mod alg;
 mod error;
 mod hkdf;
 mod hmac;
+// Precomputed keys, locked memory and keyrings wait for the key store and
+// the C layer to use them; until then only tests and benchmarks do.
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+mod hmac_key;
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+mod keyring;
 mod random;
 mod secret;
+#[cfg(test)]
+mod stack_depth;
 mod store;
+#[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))]
+mod sys;
 
 pub mod ffi;
 
@@ -44,6 +54,16 @@ pub use crate::hkdf::{Prk, hkdf_derive, hkdf_expand, hkdf_extract};
 pub use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 pub use crate::random::random_bytes;
 pub use crate::secret::SecretBytes;
+
+/// Crate-private hot-path types, exposed for the benchmarks only (feature
+/// `internals`); no stability promise.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::hmac_key::HmacKey;
+    pub use crate::keyring::{KeySet, KeySource, Keyring, KeyringTag, LoadedKey, Marker};
+    pub use crate::sys::mem::{LockStats, lock_stats};
+}
 pub use crate::store::{
     KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, TAG_OVERHEAD, TaggedHmacStream, TaggedMac,
     TaggedVerifier, default_key_dir, validate_key_id,
