@@ -1,8 +1,8 @@
 //! The groups of the hot-path benchmark.
 
 use crate::harness::{Settings, group, row};
-use codomyrmex_keys::internals::HmacKey;
-use codomyrmex_keys::{HashAlg, hkdf_derive, hmac};
+use codomyrmex_keys::internals::{HmacKey, KeySource, Keyring, LoadedKey, Marker};
+use codomyrmex_keys::{HashAlg, SecretBytes, hkdf_derive, hmac};
 use std::hint::black_box;
 
 const KEY: [u8; 32] = [0x5a; 32];
@@ -96,7 +96,59 @@ pub fn precomputed(settings: &Settings) {
     );
 }
 
-pub fn keyrings(_settings: &Settings) {}
+/// A key source in memory: one version, never changing.
+struct Fixed;
+
+impl KeySource for Fixed {
+    fn change_marker(&self) -> codomyrmex_keys::Result<Marker> {
+        Ok(Marker([1, 0, 0, 0]))
+    }
+
+    fn load(&self) -> codomyrmex_keys::Result<LoadedKey> {
+        Ok(LoadedKey {
+            current: 1,
+            versions: vec![(1, SecretBytes::from_slice(&KEY))],
+        })
+    }
+}
+
+pub fn keyrings(settings: &Settings) {
+    let never = Keyring::new(Box::new(Fixed), HashAlg::Sha256, 0).expect("loads");
+    let checking = Keyring::new(Box::new(Fixed), HashAlg::Sha256, 100).expect("loads");
+    let key = HmacKey::new(HashAlg::Sha256, &KEY);
+    let expected = hmac(HashAlg::Sha256, &KEY, &MSG);
+    let tag = never.hmac_tagged(&MSG).expect("a tag");
+    assert_eq!(checking.hmac(&MSG).expect("a MAC"), expected);
+    println!("\nkeyring pages locked: {}", never.is_locked());
+    group(
+        settings,
+        "keyring HMAC-SHA256 32 B",
+        vec![
+            row("Keyring::hmac, refresh_ms 0", || {
+                black_box(never.hmac(black_box(&MSG)).expect("a MAC"));
+            }),
+            row("Keyring::hmac, refresh_ms 100", || {
+                black_box(checking.hmac(black_box(&MSG)).expect("a MAC"));
+            }),
+            row("Keyring::hmac_verify, refresh_ms 100", || {
+                checking
+                    .hmac_verify(black_box(&MSG), expected.as_bytes())
+                    .expect("verifies");
+            }),
+            row("Keyring::hmac_tagged, refresh_ms 100", || {
+                black_box(checking.hmac_tagged(black_box(&MSG)).expect("a tag"));
+            }),
+            row("Keyring::hmac_verify_tagged, refresh_ms 100", || {
+                checking
+                    .hmac_verify_tagged(black_box(&MSG), tag.as_bytes())
+                    .expect("verifies");
+            }),
+            row("HmacKey::mac (no keyring)", || {
+                black_box(key.mac(black_box(&MSG)));
+            }),
+        ],
+    );
+}
 
 pub fn clocks(settings: &Settings) {
     use rustix::time::{ClockId, clock_gettime};
@@ -114,4 +166,37 @@ pub fn clocks(settings: &Settings) {
     );
 }
 
-pub fn contention(_settings: &Settings) {}
+/// Eight threads each take `LOADS` references to a shared value.
+fn eight_threads(load: &(dyn Fn() -> u64 + Sync)) {
+    const LOADS: usize = 20_000;
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..LOADS {
+                    black_box(load());
+                }
+            });
+        }
+    });
+}
+
+pub fn contention(settings: &Settings) {
+    use std::sync::{Arc, RwLock};
+    let swapped = arc_swap::ArcSwap::from_pointee(7u64);
+    let locked = RwLock::new(Arc::new(7u64));
+    group(
+        settings,
+        "8 threads x 20,000 reads of the shared set (per batch)",
+        vec![
+            row("arc_swap::ArcSwap::load", || {
+                eight_threads(&|| **swapped.load());
+            }),
+            row("std::sync::RwLock<Arc<_>>::read + clone", || {
+                eight_threads(&|| {
+                    let set = Arc::clone(&locked.read().expect("not poisoned"));
+                    *set
+                });
+            }),
+        ],
+    );
+}
