@@ -1,5 +1,7 @@
-//! Benchmarks of the safe Rust API: HMAC one-shot at 32 B to 1 MiB for
-//! every algorithm, streaming HMAC, HKDF, and the key store's get and list.
+//! Benchmarks of the safe Rust API: one-shot HMAC and HKDF at 32 B beside
+//! plain RustCrypto and the two-compression floor, HMAC one-shot at 32 B to
+//! 1 MiB for every algorithm, streaming HMAC, HKDF, and the key store's get
+//! and list. Precomputed keys and keyrings: `benches/hot`.
 //!
 //! `cargo bench --bench api`. The side-by-side comparison with OpenSSL and
 //! libsodium is the C benchmark (`scripts/bench.sh`, BENCHMARKS.md).
@@ -40,6 +42,54 @@ fn bench_hmac(c: &mut Criterion) {
             });
         });
     }
+    group.finish();
+}
+
+/// One-shot HMAC-SHA256 and HKDF-SHA256 at 32 B beside plain RustCrypto
+/// (the same crates without the stack scrub), and the two-compression
+/// floor of a MAC with a precomputed key.
+fn bench_against_plain(c: &mut Criterion) {
+    use ::hmac::{KeyInit, Mac};
+    let key = [0x5au8; 32];
+    let msg = [0x17u8; 32];
+    let mut group = c.benchmark_group("hmac-sha256-32B-vs-plain");
+    group.bench_function("plain RustCrypto Hmac<Sha256>", |b| {
+        b.iter(|| {
+            let mut mac =
+                <::hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(black_box(&key)).unwrap();
+            mac.update(black_box(&msg));
+            mac.finalize().into_bytes()
+        })
+    });
+    group.bench_function("codomyrmex_keys::hmac", |b| {
+        b.iter(|| hmac(HashAlg::Sha256, black_box(&key), black_box(&msg)))
+    });
+    let mut state = [0x6a09_e667u32; 8];
+    let blocks = [[0x36u8; 64]; 2];
+    group.bench_function("floor: two SHA-256 compressions", |b| {
+        b.iter(|| sha2::block_api::compress256(black_box(&mut state), black_box(&blocks)))
+    });
+    group.finish();
+    let mut group = c.benchmark_group("hkdf-sha256-32B-vs-plain");
+    let mut okm = [0u8; 32];
+    group.bench_function("plain RustCrypto Hkdf<Sha256>", |b| {
+        b.iter(|| {
+            let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(&[1u8; 32]), black_box(&key));
+            hkdf.expand(b"codomyrmex bench", &mut okm).unwrap();
+        })
+    });
+    group.bench_function("codomyrmex_keys::hkdf_derive", |b| {
+        b.iter(|| {
+            hkdf_derive(
+                HashAlg::Sha256,
+                black_box(&key),
+                &[1u8; 32],
+                b"codomyrmex bench",
+                &mut okm,
+            )
+            .unwrap()
+        })
+    });
     group.finish();
 }
 
@@ -90,5 +140,11 @@ fn bench_store(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_hmac, bench_hkdf, bench_store);
+criterion_group!(
+    benches,
+    bench_against_plain,
+    bench_hmac,
+    bench_hkdf,
+    bench_store
+);
 criterion_main!(benches);

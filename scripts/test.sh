@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-require_commands cmake:cmake cc:gcc python3:python3 pkg-config:pkg-config readelf:binutils
+require_commands cmake:cmake cc:gcc python3:python3 pkg-config:pkg-config readelf:binutils gcore:gdb
 
 stage() { printf '\n==> %s\n' "$*"; }
 
@@ -17,6 +17,10 @@ cargo test --locked --all-features
 
 stage "Tink interoperability: keysets and tagged MACs against the real tink package"
 scripts/test-tink.sh
+
+stage "Rust tests of the release stack budgets and the dead-stack scrub (optimised build)"
+cargo test --locked --all-features --release --lib stack_depth
+cargo test --locked --all-features --release --test secrets
 
 stage "C tests (shared and static library)"
 build=build/examples-c

@@ -5,7 +5,7 @@
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Argument, Error, Result};
-use crate::secret::scrubbed;
+use crate::secret::{Op, scrubbed_op};
 use ::hmac::EagerHash;
 use hkdf::Hkdf;
 use sha2::{Sha256, Sha384, Sha512};
@@ -76,7 +76,7 @@ pub fn hkdf_derive(
     okm: &mut [u8],
 ) -> Result<()> {
     check_okm_len(alg, okm.len())?;
-    scrubbed(|| match alg {
+    scrubbed_op(Op::Hkdf, alg, || match alg {
         HashAlg::Sha256 => derive_with::<Sha256>(ikm, salt, info, okm),
         HashAlg::Sha384 => derive_with::<Sha384>(ikm, salt, info, okm),
         HashAlg::Sha512 => derive_with::<Sha512>(ikm, salt, info, okm),
@@ -105,7 +105,7 @@ pub fn hkdf_extract(alg: HashAlg, salt: &[u8], ikm: &[u8]) -> Prk {
 /// HKDF-Extract into `out`, which must be exactly HashLen bytes (the C
 /// interface writes the PRK straight into the caller's buffer).
 pub(crate) fn hkdf_extract_into(alg: HashAlg, salt: &[u8], ikm: &[u8], out: &mut [u8]) {
-    scrubbed(|| match alg {
+    scrubbed_op(Op::Hkdf, alg, || match alg {
         HashAlg::Sha256 => extract_with::<Sha256>(salt, ikm, out),
         HashAlg::Sha384 => extract_with::<Sha384>(salt, ikm, out),
         HashAlg::Sha512 => extract_with::<Sha512>(salt, ikm, out),
@@ -137,7 +137,7 @@ pub fn hkdf_expand(alg: HashAlg, prk: &[u8], info: &[u8], okm: &mut [u8]) -> Res
         ));
     }
     check_okm_len(alg, okm.len())?;
-    scrubbed(|| match alg {
+    scrubbed_op(Op::Hkdf, alg, || match alg {
         HashAlg::Sha256 => expand_with::<Sha256>(prk, info, okm),
         HashAlg::Sha384 => expand_with::<Sha384>(prk, info, okm),
         HashAlg::Sha512 => expand_with::<Sha512>(prk, info, okm),

@@ -2,7 +2,7 @@
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::scrubbed;
+use crate::secret::{Op, scrubbed_op};
 use ::hmac::Hmac;
 use hkdf::HmacImpl;
 use sha2::{Sha256, Sha384, Sha512};
@@ -87,14 +87,15 @@ impl fmt::Debug for Mac {
 /// Keyed HMAC state for one algorithm. The `hmac` and `sha2` crates are
 /// built with `zeroize`, so every state wipes itself when dropped.
 #[derive(Clone)]
-enum State {
+pub(crate) enum State {
     Sha256(Hmac<Sha256>),
     Sha384(Hmac<Sha384>),
     Sha512(Hmac<Sha512>),
 }
 
 impl State {
-    fn new(alg: HashAlg, key: &[u8]) -> State {
+    /// The state with `key` absorbed (inner and outer pads hashed).
+    pub(crate) fn new(alg: HashAlg, key: &[u8]) -> State {
         match alg {
             HashAlg::Sha256 => State::Sha256(HmacImpl::new_from_slice(key)),
             HashAlg::Sha384 => State::Sha384(HmacImpl::new_from_slice(key)),
@@ -102,7 +103,8 @@ impl State {
         }
     }
 
-    fn alg(&self) -> HashAlg {
+    /// The algorithm of this state.
+    pub(crate) fn alg(&self) -> HashAlg {
         match self {
             State::Sha256(_) => HashAlg::Sha256,
             State::Sha384(_) => HashAlg::Sha384,
@@ -110,7 +112,8 @@ impl State {
         }
     }
 
-    fn update(&mut self, data: &[u8]) {
+    /// Feeds `data` to the inner hash.
+    pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             State::Sha256(h) => HmacImpl::update(h, data),
             State::Sha384(h) => HmacImpl::update(h, data),
@@ -118,7 +121,8 @@ impl State {
         }
     }
 
-    fn finalize(self) -> Mac {
+    /// The MAC of everything fed; the state is consumed (and wipes itself).
+    pub(crate) fn finalize(self) -> Mac {
         let mut mac = Mac {
             bytes: [0; MAX_DIGEST_LEN],
             len: self.alg().digest_len(),
@@ -135,7 +139,7 @@ impl State {
 
 /// HMAC of `data` under `key` (any length, including 0).
 pub fn hmac(alg: HashAlg, key: &[u8], data: &[u8]) -> Mac {
-    scrubbed(|| {
+    scrubbed_op(Op::Hmac, alg, || {
         let mut state = State::new(alg, key);
         state.update(data);
         state.finalize()
@@ -152,7 +156,10 @@ pub fn hmac_verify(alg: HashAlg, key: &[u8], data: &[u8], mac: &[u8]) -> Result<
     check_mac(&hmac(alg, key, data), mac)
 }
 
-fn check_mac(expected: &Mac, candidate: &[u8]) -> Result<()> {
+/// `Ok` if `candidate` is `expected` (compared in constant time), else
+/// [`ErrorKind::VerifyFailed`] saying whether the length or the content
+/// differs.
+pub(crate) fn check_mac(expected: &Mac, candidate: &[u8]) -> Result<()> {
     if expected.matches(candidate) {
         Ok(())
     } else if candidate.len() != expected.len() {
@@ -203,7 +210,7 @@ struct StreamState {
 impl HmacStream {
     /// A stream keyed with `key` (any length, including 0).
     pub fn new(alg: HashAlg, key: &[u8]) -> HmacStream {
-        HmacStream(scrubbed(|| {
+        HmacStream(scrubbed_op(Op::Stream, alg, || {
             let keyed = State::new(alg, key);
             Box::new(StreamState {
                 running: ManuallyDrop::new(keyed.clone()),
@@ -219,14 +226,18 @@ impl HmacStream {
 
     /// Feeds `data` to the MAC.
     pub fn update(&mut self, data: &[u8]) {
-        scrubbed(|| self.0.running.update(data));
+        let alg = self.alg();
+        scrubbed_op(Op::Stream, alg, || self.0.running.update(data));
     }
 
     /// The MAC of everything fed since the last finish; the stream starts
     /// over under the same key.
     pub fn finish(&mut self) -> Mac {
+        let alg = self.alg();
         let state = &mut *self.0;
-        scrubbed(|| std::mem::replace(&mut *state.running, (*state.keyed).clone()).finalize())
+        scrubbed_op(Op::Stream, alg, || {
+            std::mem::replace(&mut *state.running, (*state.keyed).clone()).finalize()
+        })
     }
 
     /// Checks `mac` against [`finish`](HmacStream::finish) in constant time;
@@ -242,7 +253,9 @@ impl HmacStream {
 
 impl Clone for HmacStream {
     fn clone(&self) -> HmacStream {
-        HmacStream(scrubbed(|| Box::new((*self.0).clone())))
+        HmacStream(scrubbed_op(Op::Stream, self.alg(), || {
+            Box::new((*self.0).clone())
+        }))
     }
 }
 

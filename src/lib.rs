@@ -37,13 +37,13 @@ mod etcd;
 mod hkdf;
 #[allow(unsafe_code)]
 mod hmac;
+mod hmac_key;
+mod keyring;
 mod random;
-#[allow(unsafe_code)]
-mod secret;
-// Used by the key store once it reads and writes sealed files (§11 of the C
-// contract); until then only its own tests call it.
-#[allow(dead_code)]
 mod seal;
+mod secret;
+#[cfg(test)]
+mod stack_depth;
 mod store;
 #[allow(unsafe_code)]
 mod sys;
@@ -67,8 +67,11 @@ pub use crate::hkdf::{Prk, hkdf_derive, hkdf_expand, hkdf_extract};
 pub use crate::hmac::{HmacStream, Mac, hmac, hmac_verify};
 pub use crate::random::random_bytes;
 pub use crate::secret::SecretBytes;
+
+pub use crate::keyring::Keyring;
 pub use crate::store::{
     DEFAULT_LOCK_TIMEOUT, KEY_DIR_ENV, Key, KeyManager, Location, MAX_KEY_ID_LEN, MAX_KEY_LEN,
     OpenOptions, TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier, Version, Versions,
     default_key_dir, validate_key_id,
 };
+pub use crate::sys::mem::{LockStats, lock_stats};

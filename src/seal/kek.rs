@@ -1,6 +1,7 @@
 //! The key-encryption key (KEK) and its public identifier.
 
 use crate::alg::HashAlg;
+#[cfg(test)]
 use crate::error::{Error, ErrorKind, Result};
 use crate::hmac::hmac;
 use std::fmt;
@@ -38,6 +39,7 @@ impl Kek {
     /// # Errors
     /// [`ErrorKind::InvalidArgument`] unless `bytes` is exactly
     /// [`KEK_LEN`] bytes long.
+    #[cfg(test)]
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Kek> {
         if bytes.len() != KEK_LEN {
             return Err(Error::new(

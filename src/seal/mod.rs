@@ -47,7 +47,7 @@ use kek::KEK_ID_LEN;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::random::random_bytes;
-use crate::secret::{SecretBytes, scrubbed};
+use crate::secret::{SecretBytes, scrubbed, stack};
 use crate::store::{MAX_KEY_ID_LEN, MAX_KEY_LEN, validate_key_id};
 use chacha20poly1305::{AeadInOut, KeyInit, XChaCha20Poly1305};
 use std::fmt;
@@ -267,7 +267,7 @@ fn encrypt(
     aad: &[u8],
     buffer: &mut [u8],
 ) -> Result<[u8; TAG_LEN]> {
-    scrubbed(|| {
+    scrubbed::<{ stack::SEAL }, _>(|| {
         let cipher = XChaCha20Poly1305::new(kek.as_bytes().into());
         cipher
             .encrypt_inout_detached(nonce.into(), aad, buffer.into())
@@ -286,7 +286,7 @@ fn decrypt(
     buffer: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> std::result::Result<(), ()> {
-    scrubbed(|| {
+    scrubbed::<{ stack::SEAL }, _>(|| {
         let cipher = XChaCha20Poly1305::new(kek.as_bytes().into());
         cipher
             .decrypt_inout_detached(nonce.into(), aad, buffer.into(), tag.into())

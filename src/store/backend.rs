@@ -8,6 +8,7 @@
 //! and changes that set atomically.
 
 use crate::error::Result;
+use crate::keyring::Marker;
 use crate::secret::SecretBytes;
 use std::fmt;
 use std::os::fd::OwnedFd;
@@ -156,6 +157,25 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// returns [`Commit::Conflict`], having changed nothing, when `id`
     /// changed since `base` was read; the caller reads and decides again.
     fn commit(&self, id: &str, base: Option<&KeyView>, change: Change<'_>) -> Result<Commit>;
+
+    /// A cheap value that changes whenever the versions of `id` change (a
+    /// rotation, a prune, a promotion, a delete and re-creation, an
+    /// orchestrator's update): what a keyring compares, at most every
+    /// `refresh_ms`, before it reloads. `NotFound` if there is no such key.
+    /// The default reads the version numbers; a source with something
+    /// cheaper (a file's identity, a revision) answers with that.
+    fn marker(&self, id: &str) -> Result<Marker> {
+        let list = self.versions(id)?.ok_or_else(|| {
+            crate::error::Error::new(
+                crate::error::ErrorKind::NotFound,
+                format!("key '{id}' not found in '{}'", self.location()),
+            )
+        })?;
+        let fold = |acc: u64, v: &u32| acc.rotate_left(7) ^ u64::from(*v);
+        let retained = list.retained.iter().fold(0, fold);
+        let staged = list.staged.iter().fold(0, fold);
+        Ok(Marker([u64::from(list.current), retained, staged, 0]))
+    }
 
     /// Rewrites every file of `id` that is not sealed under the source's
     /// current KEK (plain, or sealed under a previous KEK), each atomically;

@@ -14,15 +14,20 @@ mod dir;
 mod fs;
 mod key;
 mod key_id;
+mod loading;
 mod mounted;
 mod options;
 mod tagged;
 mod writes;
 
+#[cfg(test)]
+pub(crate) use dir::successor_digest;
+
 pub use default_dir::{KEY_DIR_ENV, default_key_dir};
 pub use key::{Key, Version, Versions};
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
 pub use options::{DEFAULT_LOCK_TIMEOUT, Location, OpenOptions};
+pub(crate) use tagged::split_tag;
 pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -30,6 +35,7 @@ use crate::secret::SecretBytes;
 use backend::{Backend, Change, Commit, KeyView};
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How often a write reads and decides again when its commit finds that
 /// the key changed meanwhile (only sources without locks can).
@@ -50,7 +56,7 @@ pub const MAX_KEY_LEN: usize = 65536;
 /// [`KeyManager::delete`].
 #[derive(Debug)]
 pub struct KeyManager {
-    backend: Box<dyn Backend>,
+    backend: Arc<dyn Backend>,
 }
 
 impl KeyManager {
@@ -97,9 +103,9 @@ impl KeyManager {
     /// [`ErrorKind::InsecurePermissions`] if it is not trusted (see
     /// [`Location::Mounted`]) and [`ErrorKind::Io`] if it cannot be opened.
     pub fn open_with(location: &Location, options: &OpenOptions) -> Result<KeyManager> {
-        let backend: Box<dyn Backend> = match location {
-            Location::Dir(path) => Box::new(dir::DirBackend::open(path, options)?),
-            Location::Mounted(path) => Box::new(mounted::MountedBackend::open(path, options)?),
+        let backend: Arc<dyn Backend> = match location {
+            Location::Dir(path) => Arc::new(dir::DirBackend::open(path, options)?),
+            Location::Mounted(path) => Arc::new(mounted::MountedBackend::open(path, options)?),
         };
         if !backend.read_only() {
             backend.sweep();

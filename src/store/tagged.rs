@@ -23,7 +23,8 @@ pub struct TaggedMac {
 }
 
 impl TaggedMac {
-    fn new(version: u32, mac: &Mac) -> TaggedMac {
+    /// The tag of `mac`, made with `version`.
+    pub(crate) fn new(version: u32, mac: &Mac) -> TaggedMac {
         let mut bytes = [0; TAG_OVERHEAD + MAX_DIGEST_LEN];
         bytes[0] = TAG_FORMAT;
         bytes[1..TAG_OVERHEAD].copy_from_slice(&version.to_be_bytes());
@@ -130,7 +131,7 @@ impl TaggedVerifier {
 
 /// Splits a tagged MAC for `alg` into its version and its HMAC, or says why
 /// it is malformed.
-pub(super) fn split_tag(tag: &[u8], alg: HashAlg) -> std::result::Result<(u32, Mac), String> {
+pub(crate) fn split_tag(tag: &[u8], alg: HashAlg) -> std::result::Result<(u32, Mac), String> {
     let expected_len = TAG_OVERHEAD + alg.digest_len();
     if tag.len() != expected_len {
         return Err(format!(

@@ -24,6 +24,11 @@ mod records;
 mod sweep;
 mod writes;
 
+/// The digest that binds a version record to the key replacing it, for the
+/// stack-depth measurement.
+#[cfg(test)]
+pub(crate) use records::digest as successor_digest;
+
 use super::backend::{Backend, Change, Commit, KeyView, WriteLock};
 use super::codec::Codec;
 use super::fs::{FileName, Label, file_type, for_each_name, wrong_type};
@@ -31,6 +36,7 @@ use super::key_id::is_valid_key_id;
 use super::options::KekSource;
 use super::{Location, OpenOptions};
 use crate::error::{Argument, Error, ErrorKind, Result};
+use crate::keyring::Marker;
 use crate::seal::MAX_SEALED_LEN;
 use crate::secret::SecretBytes;
 use file::SecretFile;
@@ -249,6 +255,10 @@ impl Backend for DirBackend {
             Change::Delete => self.delete(id),
         }
         .map(|()| Commit::Done)
+    }
+
+    fn marker(&self, id: &str) -> Result<Marker> {
+        self.key_marker(id)
     }
 
     fn seal_files(&self, id: &str, base: &KeyView) -> Result<usize> {

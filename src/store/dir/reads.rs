@@ -6,6 +6,7 @@ use super::history::Listing;
 use super::records::{Standing, standing};
 use super::{DirBackend, RECORDED, STRAY_RECORDS, lock};
 use crate::error::{Error, ErrorKind, Result};
+use crate::keyring::Marker;
 use crate::secret::SecretBytes;
 use crate::store::backend::{KeyView, Token, VersionList};
 use crate::store::codec::check_key_len;
@@ -66,6 +67,39 @@ impl DirBackend {
                 .filter(|&v| v != claimed)
                 .collect(),
         }))
+    }
+
+    /// The change marker of `id`: the key file's identity and change time,
+    /// and the record directory's. Every change to a key's versions
+    /// replaces its key file (a rotation by design; a stage, promotion or
+    /// prune by rewriting it), so two `fstatat` calls tell whether anything
+    /// changed, without reading a file.
+    pub(super) fn key_marker(&self, id: &str) -> Result<Marker> {
+        let file = self.key_file(id);
+        let Some(key) = file.stat()? else {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("key '{id}' not found in '{}'", self.location),
+            ));
+        };
+        let name = crate::store::fs::FileName::new(".versions/", id, "");
+        let records =
+            rustix::fs::statat(&self.dir, &*name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok();
+        let nanos = |sec: i64, nsec: u64| {
+            u64::try_from(sec)
+                .unwrap_or(0)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(nsec)
+        };
+        let (dir_ino, dir_time) = records.map_or((0, 0), |st| {
+            (st.st_ino, nanos(st.st_mtime, st.st_mtime_nsec))
+        });
+        Ok(Marker([
+            key.st_ino,
+            key.st_dev ^ nanos(key.st_ctime, key.st_ctime_nsec),
+            dir_ino,
+            dir_time,
+        ]))
     }
 
     /// Removes records that belong to no key file, if no writer of `id` is

@@ -12,7 +12,7 @@
 //! successor's digest (32 bytes, zero for none), then the key. A file
 //! without the magic is a record written by release 1.0: raw key bytes.
 
-use crate::secret::{SecretBytes, scrubbed};
+use crate::secret::{SecretBytes, scrubbed, stack};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -27,11 +27,11 @@ pub(super) const RECORD_HEADER_LEN: usize = 8 + 1 + 4 + 4 + 32;
 const DIGEST_CONTEXT: &[u8] = b"codomyrmex_keys successor v1\0";
 
 /// A digest of a key, stored in the record of the version it replaced.
-pub(super) type KeyDigest = [u8; 32];
+pub(crate) type KeyDigest = [u8; 32];
 
 /// The digest that binds a record to the key that replaced it.
-pub(super) fn digest(key: &[u8]) -> KeyDigest {
-    scrubbed(|| {
+pub(crate) fn digest(key: &[u8]) -> KeyDigest {
+    scrubbed::<{ stack::DIGEST }, _>(|| {
         let mut hash = Sha256::new();
         hash.update(DIGEST_CONTEXT);
         hash.update(key);

@@ -50,7 +50,8 @@ impl DirBackend {
         if base.token.0 & RECORDED == 0 {
             history.write(base.current, false, &base.bytes, None)?;
         }
-        history.write(version, true, bytes, None)
+        history.write(version, true, bytes, None)?;
+        self.renew_key_file(id, base)
     }
 
     /// Makes the staged version `version` current.
@@ -73,6 +74,14 @@ impl DirBackend {
         }
     }
 
+    /// Rewrites the key file with the same key: a change that leaves the
+    /// current version alone (a stage, a prune) still gives the key file a
+    /// new identity, which is what keyrings watch.
+    fn renew_key_file(&self, id: &str, base: &KeyView) -> Result<()> {
+        let file = self.codec.encode(id, base.current, &base.bytes)?;
+        self.key_file(id).write(&file, Replace::Yes)
+    }
+
     /// Removes retained or staged versions.
     pub(super) fn remove(&self, id: &str, base: &KeyView, versions: &[u32]) -> Result<()> {
         if versions.is_empty() {
@@ -89,7 +98,8 @@ impl DirBackend {
             .iter()
             .map(|&v| (v, base.staged.binary_search(&v).is_ok()))
             .collect();
-        history.remove(&doomed, &listing.temporaries)
+        history.remove(&doomed, &listing.temporaries)?;
+        self.renew_key_file(id, base)
     }
 
     /// Writes version 1 of a key that does not exist, after removing any

@@ -25,6 +25,7 @@ use super::fs::{
 use super::key_id::is_valid_key_id;
 use super::{Location, OpenOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::keyring::Marker;
 use crate::seal::MAX_SEALED_LEN;
 use crate::secret::SecretBytes;
 use rustix::fs::{CWD, FileType, Mode, OFlags};
@@ -318,6 +319,29 @@ impl Backend for MountedBackend {
         )
     }
 
+    fn marker(&self, id: &str) -> Result<Marker> {
+        let data = rustix::fs::readlinkat(&self.root, DATA_LINK, Vec::new())
+            .map_or(0, |target| fold(target.as_bytes()));
+        let name = FileName::new("", id, ".key");
+        let key = rustix::fs::statat(&self.root, &*name, rustix::fs::AtFlags::empty()).map_err(
+            |errno| match errno {
+                Errno::NOENT => Error::new(
+                    ErrorKind::NotFound,
+                    format!("key '{id}' not found in '{}'", self.location),
+                ),
+                errno => io_error("cannot inspect", &join(self.path(), &name), errno),
+            },
+        )?;
+        let listing =
+            rustix::fs::fstat(&self.root).map_or(0, |st| nanos(st.st_mtime, st.st_mtime_nsec));
+        Ok(Marker([
+            data,
+            key.st_ino ^ key.st_dev,
+            nanos(key.st_mtime, key.st_mtime_nsec),
+            listing,
+        ]))
+    }
+
     fn lock(&self, _id: &str) -> Result<Box<dyn WriteLock + '_>> {
         Err(read_only_error(&self.location))
     }
@@ -325,6 +349,20 @@ impl Backend for MountedBackend {
     fn commit(&self, _id: &str, _base: Option<&KeyView>, _change: Change<'_>) -> Result<Commit> {
         Err(read_only_error(&self.location))
     }
+}
+
+fn nanos(seconds: i64, nanos: u64) -> u64 {
+    u64::try_from(seconds)
+        .unwrap_or(0)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(nanos)
+}
+
+/// FNV-1a of `bytes`, for a marker.
+fn fold(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn updating_too_often(path: &Path) -> Error {
