@@ -256,7 +256,7 @@ fn hmac_streams_large_input_and_agrees_with_the_library() {
         .collect();
     let path = write_file(tmp.path(), "big", &data);
     for alg in HashAlg::ALL {
-        let expected = km.hmac("k", alg, &data).unwrap().to_hex();
+        let expected = km.key("k").unwrap().hmac(alg, &data).unwrap().to_hex();
         let by_file = keys(&dir, &["hmac", "k", &path, "--alg", alg.name()]);
         assert_eq!(by_file.ok().line(), expected);
         let by_stdin = keys_in(&dir, &["hmac", "k", "--alg", alg.name()], Some(&data));
@@ -266,14 +266,18 @@ fn hmac_streams_large_input_and_agrees_with_the_library() {
             &["hmac", "k", "--tagged", "--alg", alg.name()],
             Some(&data),
         );
-        let library = km.hmac_tagged("k", alg, &data).unwrap();
+        let library = km.key("k").unwrap().hmac_tagged(alg, &data).unwrap();
         assert_eq!(tagged.ok().line(), to_hex(library.as_bytes()));
     }
     // Empty input has a MAC too.
     let empty = keys_in(&dir, &["hmac", "k"], Some(b""));
     assert_eq!(
         empty.ok().line(),
-        km.hmac("k", HashAlg::Sha256, b"").unwrap().to_hex()
+        km.key("k")
+            .unwrap()
+            .hmac(HashAlg::Sha256, b"")
+            .unwrap()
+            .to_hex()
     );
 }
 
@@ -347,7 +351,9 @@ fn rotation_keeps_tagged_macs_verifying_until_pruned() {
     );
     // The library agrees with the tool's tagged MACs.
     let km = KeyManager::open(&dir).unwrap();
-    km.hmac_verify_tagged("k", HashAlg::Sha256, b"archived record", &hex(&tagged_v1))
+    km.key("k")
+        .unwrap()
+        .hmac_verify_tagged(HashAlg::Sha256, b"archived record", &hex(&tagged_v1))
         .unwrap();
     // Tampering with the version or the format byte makes it invalid.
     let mut forged = hex(&tagged_v1);
@@ -457,7 +463,9 @@ fn derive_needs_reveal_and_equals_the_library() {
         let first = keys(&dir, &args).ok().line();
         assert_eq!(keys(&dir, &args).ok().line(), first, "deterministic");
         let mut okm = [0; 42];
-        km.derive("k", alg, &[0x00, 0xff, 0x10], b"session v1", &mut okm)
+        km.key("k")
+            .unwrap()
+            .derive(alg, &[0x00, 0xff, 0x10], b"session v1", &mut okm)
             .unwrap();
         assert_eq!(first, to_hex(&okm));
     }
@@ -466,7 +474,10 @@ fn derive_needs_reveal_and_equals_the_library() {
         .ok()
         .line();
     let mut okm = [0; 16];
-    km.derive("k", HashAlg::Sha256, b"", b"", &mut okm).unwrap();
+    km.key("k")
+        .unwrap()
+        .derive(HashAlg::Sha256, b"", b"", &mut okm)
+        .unwrap();
     assert_eq!(plain, to_hex(&okm));
     // Another info gives another key.
     let other = keys(

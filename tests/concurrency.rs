@@ -16,6 +16,7 @@
 mod common;
 
 use codomyrmex_keys::{ErrorKind, HashAlg, KeyManager, hmac};
+use common::store::{current_number, version_bytes, version_list};
 use common::{
     Rng, child_command, child_scenario, long_run, parse_tagged_value, tagged_value,
     tagged_value_min_len, test_seed, to_hex, wait_with_deadline,
@@ -317,17 +318,17 @@ fn chain_reader(km: &KeyManager, _who: &str, rng: &mut Rng, stop: &AtomicBool) -
                 events.push(format!("SEEN {key} {}", tag(&value, "get")));
             }
             1 => {
-                let version = km.current_version(key).unwrap();
+                let version = current_number(km, key).unwrap();
                 // Versions are never removed here: any version once current
                 // stays readable.
-                let value = km.get_version(key, version).unwrap();
+                let value = version_bytes(km, key, version).unwrap();
                 events.push(format!(
                     "VER {key} {version} {}",
                     tag(&value, "get_version")
                 ));
             }
             2 => {
-                let versions = km.list_versions(key).unwrap();
+                let versions = version_list(km, key).unwrap();
                 let expected: Vec<u32> = (1..=versions.len() as u32).collect();
                 assert_eq!(versions, expected, "list_versions({key}) has a gap");
                 let seen = highest.entry(key).or_default();
@@ -336,7 +337,11 @@ fn chain_reader(km: &KeyManager, _who: &str, rng: &mut Rng, stop: &AtomicBool) -
             }
             _ => {
                 let alg = *rng.pick(&HashAlg::ALL);
-                let mac = km.hmac_tagged(key, alg, b"concurrency").unwrap();
+                let mac = km
+                    .key(key)
+                    .unwrap()
+                    .hmac_tagged(alg, b"concurrency")
+                    .unwrap();
                 events.push(format!(
                     "MAC {key} {} {} {}",
                     mac.version(),
@@ -360,14 +365,14 @@ fn pause(rng: &mut Rng) {
 
 /// The versions of `key`, 1..=n, as tags, checked to be complete.
 fn versions_of(km: &KeyManager, key: &str) -> Vec<(String, Vec<u8>)> {
-    let listed = km.list_versions(key).unwrap();
+    let listed = version_list(km, key).unwrap();
     let expected: Vec<u32> = (1..=listed.len() as u32).collect();
     assert_eq!(listed, expected, "versions of {key} are 1..=n");
-    assert_eq!(km.current_version(key).unwrap() as usize, listed.len());
+    assert_eq!(current_number(km, key).unwrap() as usize, listed.len());
     listed
         .iter()
         .map(|&v| {
-            let bytes = km.get_version(key, v).unwrap().to_vec();
+            let bytes = version_bytes(km, key, v).unwrap().to_vec();
             (tag(&bytes, &format!("version {v} of {key}")), bytes)
         })
         .collect()
@@ -534,7 +539,9 @@ fn rotations_and_stores_from_threads_and_processes_keep_one_version_chain() {
                     "a tagged MAC for version {v} of {} was made with another key",
                     parts[1]
                 );
-                km.hmac_verify_tagged(parts[1], alg, b"concurrency", &mac)
+                km.key(parts[1])
+                    .unwrap()
+                    .hmac_verify_tagged(alg, b"concurrency", &mac)
                     .unwrap();
             }
         }
@@ -628,12 +635,12 @@ fn flux_reader(km: &KeyManager, _who: &str, rng: &mut Rng, stop: &AtomicBool) ->
                 Ok(value) => events.push(format!("SEEN {FLUX} {}", tag(&value, "get"))),
                 Err(e) => assert_eq!(e.kind(), ErrorKind::NotFound, "get: {e}"),
             },
-            1 => match km.list_versions(FLUX) {
+            1 => match version_list(km, FLUX) {
                 Ok(versions) => {
                     let expected: Vec<u32> = (1..=versions.len() as u32).collect();
                     assert_eq!(versions, expected, "list_versions has a gap");
                     let v = *rng.pick(&versions);
-                    match km.get_version(FLUX, v) {
+                    match version_bytes(km, FLUX, v) {
                         Ok(value) => {
                             events.push(format!("SEEN {FLUX} {}", tag(&value, "get_version")));
                         }
@@ -650,7 +657,7 @@ fn flux_reader(km: &KeyManager, _who: &str, rng: &mut Rng, stop: &AtomicBool) ->
                     "list shows {listed:?}"
                 );
             }
-            _ => match km.hmac_tagged(FLUX, HashAlg::Sha256, b"flux") {
+            _ => match km.key(FLUX).unwrap().hmac_tagged(HashAlg::Sha256, b"flux") {
                 Ok(mac) => assert!(mac.version() >= 1),
                 Err(e) => assert_eq!(e.kind(), ErrorKind::NotFound, "hmac_tagged: {e}"),
             },
@@ -936,7 +943,7 @@ fn create_and_generate_races_have_exactly_one_winner() {
         } else {
             assert_eq!(value.len(), 32);
         }
-        assert_eq!(km.list_versions(id).unwrap(), [1], "{id}: one version");
+        assert_eq!(version_list(&km, id).unwrap(), [1], "{id}: one version");
     }
     assert_eq!(km.list().unwrap(), ids);
     assert_no_leftovers(&dir);
@@ -1030,7 +1037,7 @@ fn ten_thousand_keys_list_sorted_and_fast() {
     }
     for _ in 0..100 {
         let id = rng.pick(&ids);
-        assert_eq!(km.list_versions(id).unwrap(), [1]);
+        assert_eq!(version_list(&km, id).unwrap(), [1]);
     }
     println!(
         "concurrency: exists + get on {KEYS} keys took {:?}",

@@ -22,24 +22,26 @@
 //! used by one test only, so bytes left in freed memory by one test can
 //! never make another look right.
 
+mod common;
+
 use codomyrmex_keys::ffi::hmac::{
     codomyrmex_hmac, codomyrmex_hmac_finish, codomyrmex_hmac_free, codomyrmex_hmac_new,
     codomyrmex_hmac_update,
 };
 use codomyrmex_keys::ffi::key_manager::{
     codomyrmex_key_manager, codomyrmex_key_manager_free, codomyrmex_key_manager_get,
-    codomyrmex_key_manager_hmac, codomyrmex_key_manager_open, codomyrmex_key_manager_rotate,
+    codomyrmex_key_manager_get_version, codomyrmex_key_manager_hmac,
+    codomyrmex_key_manager_hmac_tagged, codomyrmex_key_manager_open, codomyrmex_key_manager_rotate,
     codomyrmex_key_manager_store,
 };
 use codomyrmex_keys::ffi::status::codomyrmex_status::CODOMYRMEX_OK;
-use codomyrmex_keys::ffi::versions::{
-    codomyrmex_key_manager_get_version, codomyrmex_key_manager_hmac_tagged,
-};
 use codomyrmex_keys::{
-    HashAlg, HmacStream, KeyManager, Prk, SecretBytes, hkdf_derive, hkdf_extract,
+    HashAlg, HmacStream, KeyManager, Prk, SecretBytes, Version, hkdf_derive, hkdf_extract,
 };
+use common::store::{Bounded, rotate_bounded, v, version_list};
 use inspector::{Event, Inspection, Report};
 use std::ffi::CString;
+use std::num::NonZeroU32;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Mutex, MutexGuard};
 use zeroize::{Zeroize, Zeroizing};
@@ -1165,8 +1167,8 @@ fn get_and_get_version_copies_are_wiped() {
 
     let inspection = Inspection::start(&[(&V1, true), (&V2, true)]);
     let current = km.get("k").unwrap();
-    let first = km.get_version("k", 1).unwrap();
-    let zero = km.get_version("k", 0).unwrap();
+    let first = km.key("k").unwrap().at(v(1)).get().unwrap();
+    let zero = km.key("k").unwrap().at(Version::Current).get().unwrap();
     inspection.scan_now();
     assert_eq!(current.as_bytes(), V2);
     assert_eq!(first.as_bytes(), V1);
@@ -1196,15 +1198,15 @@ fn store_and_rotate_wipe_the_keys_they_read() {
     assert_eq!(previous.as_bytes(), NEW);
     inspection.scan_now();
     drop(previous);
-    let bounded = km.rotate_bounded("k", &OLD, 8).unwrap_err();
-    assert!(matches!(
-        bounded.kind(),
-        codomyrmex_keys::ErrorKind::BufferTooSmall { needed: 64 }
-    ));
+    let bounded = rotate_bounded(&km, "k", &OLD, 8).unwrap_err();
+    assert!(
+        matches!(bounded, Bounded::TooLong { needed: 64 }),
+        "{bounded:?}"
+    );
     let report = inspection.finish();
     report.assert_seen(&names);
     report.assert_clean(&names);
-    assert_eq!(km.list_versions("k").unwrap(), [1, 2, 3]);
+    assert_eq!(version_list(&km, "k").unwrap(), [1, 2, 3]);
 }
 
 #[test]
@@ -1242,7 +1244,8 @@ fn mac_derive_and_tagged_operations_wipe_the_keys_they_read() {
     let _serial = serial();
     let (_tmp, km) = fresh_store();
     km.store("k", &V1).unwrap();
-    let tag1 = km.hmac_tagged("k", HashAlg::Sha384, b"message").unwrap();
+    let key = km.key("k").unwrap();
+    let tag1 = key.hmac_tagged(HashAlg::Sha384, b"message").unwrap();
     km.rotate("k", &V2).unwrap();
     // The derived key, computed beforehand on the stack: the library must
     // write it to the caller's buffer only.
@@ -1251,24 +1254,23 @@ fn mac_derive_and_tagged_operations_wipe_the_keys_they_read() {
     let names = ["version 1", "version 2", "derived key"];
 
     let inspection = Inspection::start(&[(&V1, true), (&V2, true), (&expected_okm, false)]);
-    let mac = km.hmac("k", HashAlg::Sha512, b"message").unwrap();
-    km.hmac_verify("k", HashAlg::Sha512, b"message", mac.as_bytes())
+    let mac = key.hmac(HashAlg::Sha512, b"message").unwrap();
+    key.hmac_verify(HashAlg::Sha512, b"message", mac.as_bytes())
         .unwrap();
     let mut okm = [0u8; 48];
-    km.derive("k", HashAlg::Sha256, b"salt", b"info", &mut okm)
+    key.derive(HashAlg::Sha256, b"salt", b"info", &mut okm)
         .unwrap();
-    let tag2 = km.hmac_tagged("k", HashAlg::Sha256, b"message").unwrap();
-    km.hmac_verify_tagged("k", HashAlg::Sha256, b"message", tag2.as_bytes())
+    let tag2 = key.hmac_tagged(HashAlg::Sha256, b"message").unwrap();
+    key.hmac_verify_tagged(HashAlg::Sha256, b"message", tag2.as_bytes())
         .unwrap();
-    km.hmac_verify_tagged("k", HashAlg::Sha384, b"message", tag1.as_bytes())
+    key.hmac_verify_tagged(HashAlg::Sha384, b"message", tag1.as_bytes())
         .unwrap();
-    let old_mac = km
-        .hmac_version("k", 1, HashAlg::Sha256, b"message")
-        .unwrap();
+    let old_mac = key.at(v(1)).hmac(HashAlg::Sha256, b"message").unwrap();
     let mut old_okm = [0u8; 32];
-    km.derive_version("k", 1, HashAlg::Sha512, b"", b"", &mut old_okm)
+    key.at(v(1))
+        .derive(HashAlg::Sha512, b"", b"", &mut old_okm)
         .unwrap();
-    km.prune("k", 1).unwrap();
+    km.prune("k", NonZeroU32::MIN).unwrap();
     let report = inspection.finish();
 
     assert_eq!(okm, expected_okm);

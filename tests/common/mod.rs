@@ -3,6 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod fs;
+pub mod records;
+pub mod store;
+pub mod users;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -355,4 +360,24 @@ pub fn wait_with_deadline(
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// The message of a caught panic (its payload as text).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// The process id of a process that has ended (a child started and waited
+/// for): no process has it, until the kernel hands the number out again.
+pub fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("`true` runs");
+    let pid = child.id();
+    assert!(child.wait().expect("`true` ends").success());
+    pid
 }
