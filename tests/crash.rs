@@ -31,14 +31,16 @@
 
 mod common;
 
-use codomyrmex_keys::{ErrorKind, HashAlg, KeyManager, MAX_KEY_LEN, hmac};
+use codomyrmex_keys::{ErrorKind, HashAlg, KeyManager, MAX_KEY_LEN, Version, hmac};
+use common::store::{current_number, version_bytes, version_list};
 use common::{
-    Rng, check_child, child_command, child_scenario, is_root, long_run, parse_tagged_value,
-    tagged_value, tagged_value_min_len, test_seed,
+    Rng, check_child, child_command, child_scenario, dead_pid, is_root, long_run,
+    parse_tagged_value, tagged_value, tagged_value_min_len, test_seed,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::num::NonZeroU32;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -292,7 +294,7 @@ fn worker() {
             }),
             "delete" => km.delete(s.id).map(|()| "-".into()),
             "prune" => km
-                .prune(s.id, u32::try_from(arg).unwrap())
+                .prune(s.id, NonZeroU32::new(u32::try_from(arg).unwrap()).unwrap())
                 .map(|()| "-".into()),
             _ => unreachable!(),
         };
@@ -570,8 +572,7 @@ fn resolve_interrupted(km: &KeyManager, model: &mut Model, call: &Call, ctx: &Co
         .unwrap_or_else(|e| panic!("exists({}) after a kill: {e} {ctx}", call.id));
     let took_effect = match call.op.as_str() {
         "store" | "rotate" | "restore" if before.exists => {
-            let version = km
-                .current_version(&call.id)
+            let version = current_number(km, &call.id)
                 .unwrap_or_else(|e| panic!("current_version({}) after a kill: {e} {ctx}", call.id));
             assert!(
                 version == before.cur() || version == before.cur() + 1,
@@ -585,8 +586,7 @@ fn resolve_interrupted(km: &KeyManager, model: &mut Model, call: &Call, ctx: &Co
         "create" => false,
         "delete" => !exists,
         "prune" => {
-            let versions = km
-                .list_versions(&call.id)
+            let versions = version_list(km, &call.id)
                 .unwrap_or_else(|e| panic!("list_versions({}) after a kill: {e} {ctx}", call.id));
             let lowest = versions[0];
             let floor = before.prune_floor(u32::try_from(call.arg).unwrap());
@@ -644,9 +644,9 @@ fn verify(dir: &Path, model: &mut Model, rng: &mut Rng, full: bool, ctx: &Contex
                 "{id} exists after its delete {ctx}"
             );
             expect_not_found(km.get(id), &format!("get({id})"), ctx);
-            expect_not_found(km.list_versions(id), &format!("list_versions({id})"), ctx);
+            expect_not_found(version_list(&km, id), &format!("list_versions({id})"), ctx);
             expect_not_found(
-                km.current_version(id),
+                current_number(&km, id),
                 &format!("current_version({id})"),
                 ctx,
             );
@@ -665,9 +665,9 @@ fn verify(dir: &Path, model: &mut Model, rng: &mut Rng, full: bool, ctx: &Contex
             parse_tagged_value(&current),
             tag_of(id, key.cur_seq())
         );
-        let version = km.current_version(id).unwrap();
+        let version = current_number(&km, id).unwrap();
         assert_eq!(version, key.cur(), "current_version({id}) {ctx}");
-        let listed = km.list_versions(id).unwrap();
+        let listed = version_list(&km, id).unwrap();
         let expected: Vec<u32> = (key.first..=key.cur()).collect();
         assert_eq!(listed, expected, "list_versions({id}) {ctx}");
         assert_eq!(
@@ -689,8 +689,7 @@ fn verify(dir: &Path, model: &mut Model, rng: &mut Rng, full: bool, ctx: &Contex
         check.dedup();
         for v in check {
             let seq = key.seqs[(v - key.first) as usize];
-            let bytes = km
-                .get_version(id, v)
+            let bytes = version_bytes(&km, id, v)
                 .unwrap_or_else(|e| panic!("get_version({id}, {v}) after a kill: {e} {ctx}"));
             assert!(
                 bytes.as_bytes() == model.value(id, seq).as_slice(),
@@ -699,21 +698,26 @@ fn verify(dir: &Path, model: &mut Model, rng: &mut Rng, full: bool, ctx: &Contex
                 tag_of(id, seq)
             );
         }
-        assert_eq!(km.get_version(id, 0).unwrap(), current, "version 0 {ctx}");
+        let at_current = km.key(id).unwrap().at(Version::Current).get().unwrap();
+        assert_eq!(at_current, current, "Version::Current {ctx}");
         if key.first > 1 {
             expect_not_found(
-                km.get_version(id, key.first - 1),
+                version_bytes(&km, id, key.first - 1),
                 &format!("pruned version {} of {id}", key.first - 1),
                 ctx,
             );
         }
         expect_not_found(
-            km.get_version(id, key.cur() + 1),
+            version_bytes(&km, id, key.cur() + 1),
             &format!("future version of {id}"),
             ctx,
         );
         // A tagged MAC names the current version and verifies.
-        let tag = km.hmac_tagged(id, HashAlg::Sha256, b"crash").unwrap();
+        let tag = km
+            .key(id)
+            .unwrap()
+            .hmac_tagged(HashAlg::Sha256, b"crash")
+            .unwrap();
         assert_eq!(tag.version(), key.cur(), "tagged MAC version of {id} {ctx}");
         assert_eq!(
             &tag.as_bytes()[5..],
@@ -1069,8 +1073,11 @@ fn stale_temp_files_left_under_a_restrictive_umask_are_replaced() {
         assert_eq!(km.get("k").unwrap().as_bytes(), b"version two");
         let old = km.rotate("k", b"version three").unwrap().unwrap();
         assert_eq!(old.as_bytes(), b"version two");
-        assert_eq!(km.list_versions("k").unwrap(), [1, 2, 3]);
-        assert_eq!(km.get_version("k", 2).unwrap().as_bytes(), b"version two");
+        assert_eq!(version_list(&km, "k").unwrap(), [1, 2, 3]);
+        assert_eq!(
+            version_bytes(&km, "k", 2).unwrap().as_bytes(),
+            b"version two"
+        );
         assert!(!dir.join(".k.key.tmp").exists());
         assert!(!dir.join(".versions/k/.2.tmp").exists());
         return;
@@ -1078,62 +1085,77 @@ fn stale_temp_files_left_under_a_restrictive_umask_are_replaced() {
     as_restricted_user(name, "umask-temp");
 }
 
-/// Leaves the half-made entry `what` in a directory holding key "k"
-/// (version 1, never rotated), as a kill at that instant does, then checks
-/// that a new key manager can still store and rotate.
+/// Leaves the half-made entries `what` in a directory holding key "k"
+/// (version 1, never rotated), as a kill of a release 1.0 writer at that
+/// instant left them, then checks that a new key manager can still store
+/// and rotate.
 ///
-/// The library creates the lock file and the version directories under a
-/// temporary name, sets their mode, then renames them into place; a kill
-/// before the rename leaves only the temporary, with the umask's mode.
+/// Release 1.0 created the lock file and the version directories under a
+/// temporary name `<name>.<pid>.<n>.tmp`, set their mode, then renamed them
+/// into place; a kill before the rename left only the temporary, with the
+/// umask's mode. This release makes them with their final mode and no such
+/// names, and opening removes those whose process is gone. Two are left
+/// here: one of a process that has ended (removed by the open) and one of a
+/// live process (this one: left alone); neither blocks a write.
 fn half_created_scenario(what: &str) {
     let dir = become_restricted_user();
     let km = KeyManager::open(&dir).unwrap();
     km.store("k", b"version one").unwrap();
     drop(km);
-    let leftover = match what {
+    let (parent, prefix, is_dir) = match what {
         // A kill inside KeyManager::open, before the lock file got its mode.
         "lock" => {
             std::fs::remove_file(dir.join(".lock")).unwrap();
-            let leftover = dir.join(".lock.4242.0.tmp");
-            leave_half_created(&leftover, false);
-            leftover
+            (dir.clone(), ".lock", false)
         }
         // A kill inside the first rotation, before `.versions` got its mode.
-        "versions" => {
-            let leftover = dir.join(".versions.4242.0.tmp");
-            std::fs::create_dir(&leftover).unwrap();
-            leave_half_created(&leftover, true);
-            leftover
-        }
+        "versions" => (dir.clone(), ".versions", true),
         // The same for `.versions/k`, after `.versions` was made.
         "versions-id" => {
             std::fs::create_dir(dir.join(".versions")).unwrap();
             std::fs::set_permissions(dir.join(".versions"), Permissions::from_mode(0o700)).unwrap();
-            let leftover = dir.join(".versions/k.4242.0.tmp");
-            std::fs::create_dir(&leftover).unwrap();
-            leave_half_created(&leftover, true);
-            leftover
+            (dir.join(".versions"), "k", true)
         }
         other => panic!("unknown scenario {other}"),
     };
+    let leftover = |pid: u32, n: u32| {
+        let path = parent.join(format!("{prefix}.{pid}.{n}.tmp"));
+        if is_dir {
+            std::fs::create_dir(&path).unwrap();
+        }
+        leave_half_created(&path, is_dir);
+        path
+    };
+    let of_the_dead = leftover(dead_pid(), 0);
+    let of_the_living = leftover(std::process::id(), 1);
     let km = KeyManager::open(&dir).unwrap();
     assert_eq!(km.get("k").unwrap().as_bytes(), b"version one");
-    assert_eq!(km.list_versions("k").unwrap(), [1]);
+    assert_eq!(version_list(&km, "k").unwrap(), [1]);
     km.store("other", b"another key")
         .unwrap_or_else(|e| panic!("a new key after a kill ({what}): {e}"));
     let old = km
         .rotate("k", b"version two")
         .unwrap_or_else(|e| panic!("a rotation after a kill ({what}): {e}"));
     assert_eq!(old.unwrap().as_bytes(), b"version one");
-    assert_eq!(km.list_versions("k").unwrap(), [1, 2]);
-    assert_eq!(km.get_version("k", 1).unwrap().as_bytes(), b"version one");
+    assert_eq!(version_list(&km, "k").unwrap(), [1, 2]);
+    assert_eq!(
+        version_bytes(&km, "k", 1).unwrap().as_bytes(),
+        b"version one"
+    );
     assert_eq!(km.get("k").unwrap().as_bytes(), b"version two");
     assert_eq!(
         km.list().unwrap(),
         ["k", "other"],
         "the leftover is not listed"
     );
-    assert!(leftover.exists(), "the leftover is left alone");
+    assert!(
+        !of_the_dead.exists(),
+        "the leftover of an ended process is removed"
+    );
+    assert!(
+        of_the_living.exists(),
+        "the leftover of a live process is left alone"
+    );
     for entry in [
         dir.join(".lock"),
         dir.join(".versions"),

@@ -15,23 +15,23 @@
 mod common;
 
 use codomyrmex_keys::ffi::key_manager::{
-    codomyrmex_key_manager, codomyrmex_key_manager_create, codomyrmex_key_manager_delete,
-    codomyrmex_key_manager_derive, codomyrmex_key_manager_exists, codomyrmex_key_manager_free,
-    codomyrmex_key_manager_generate, codomyrmex_key_manager_get, codomyrmex_key_manager_hmac,
-    codomyrmex_key_manager_open, codomyrmex_key_manager_rotate, codomyrmex_key_manager_store,
+    codomyrmex_key_manager, codomyrmex_key_manager_create, codomyrmex_key_manager_current_version,
+    codomyrmex_key_manager_delete, codomyrmex_key_manager_derive, codomyrmex_key_manager_exists,
+    codomyrmex_key_manager_free, codomyrmex_key_manager_generate, codomyrmex_key_manager_get,
+    codomyrmex_key_manager_get_version, codomyrmex_key_manager_hmac,
+    codomyrmex_key_manager_hmac_tagged, codomyrmex_key_manager_list_versions,
+    codomyrmex_key_manager_open, codomyrmex_key_manager_prune, codomyrmex_key_manager_rotate,
+    codomyrmex_key_manager_store,
 };
 use codomyrmex_keys::ffi::library::codomyrmex_last_error_message;
 use codomyrmex_keys::ffi::status::codomyrmex_status::{self, *};
-use codomyrmex_keys::ffi::versions::{
-    codomyrmex_key_manager_current_version, codomyrmex_key_manager_get_version,
-    codomyrmex_key_manager_hmac_tagged, codomyrmex_key_manager_list_versions,
-    codomyrmex_key_manager_prune,
-};
-use codomyrmex_keys::{Error, ErrorKind, HashAlg, KeyManager, MAX_KEY_LEN, Result};
+use codomyrmex_keys::{Error, ErrorKind, HashAlg, KeyManager, MAX_KEY_LEN, Result, Version};
+use common::store::{Bounded, current_number, rotate_bounded, v, version_bytes, version_list};
 use common::{Entry, check_child, child_command, child_scenario, is_root, snapshot};
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char};
 use std::fs::Permissions;
+use std::num::NonZeroU32;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -108,12 +108,12 @@ fn key_state(km: &KeyManager, id: &str) -> String {
         Ok(bytes) => format!("{:?}", String::from_utf8_lossy(&bytes)),
         Err(e) => format!("{:?}", e.kind()),
     };
-    let versions = match km.list_versions(id) {
+    let versions = match version_list(km, id) {
         Ok(list) => list
             .iter()
-            .map(|&v| match km.get_version(id, v) {
-                Ok(bytes) => format!("{v}={:?}", String::from_utf8_lossy(&bytes)),
-                Err(e) => format!("{v}={:?}", e.kind()),
+            .map(|&n| match version_bytes(km, id, n) {
+                Ok(bytes) => format!("{n}={:?}", String::from_utf8_lossy(&bytes)),
+                Err(e) => format!("{n}={:?}", e.kind()),
             })
             .collect::<Vec<_>>()
             .join(","),
@@ -276,7 +276,7 @@ fn delete(id: &'static str) -> (&'static str, Op) {
     op("delete", move |e| e.km.delete(id))
 }
 fn current_version(id: &'static str) -> (&'static str, Op) {
-    op("current_version", move |e| e.km.current_version(id))
+    op("current_version", move |e| current_number(&e.km, id))
 }
 fn get_version(id: &'static str, v: u32) -> (&'static str, Op) {
     let name: &'static str = match v {
@@ -284,26 +284,26 @@ fn get_version(id: &'static str, v: u32) -> (&'static str, Op) {
         2 => "get_version 2",
         _ => "get_version",
     };
-    op(name, move |e| e.km.get_version(id, v))
+    op(name, move |e| version_bytes(&e.km, id, v))
 }
 fn list_versions(id: &'static str) -> (&'static str, Op) {
-    op("list_versions", move |e| e.km.list_versions(id))
+    op("list_versions", move |e| version_list(&e.km, id))
 }
 fn prune(id: &'static str) -> (&'static str, Op) {
-    op("prune", move |e| e.km.prune(id, 1))
+    op("prune", move |e| e.km.prune(id, NonZeroU32::MIN))
 }
 fn hmac_op(id: &'static str) -> (&'static str, Op) {
-    op("hmac", move |e| e.km.hmac(id, HashAlg::Sha256, b"m"))
+    op("hmac", move |e| e.km.key(id)?.hmac(HashAlg::Sha256, b"m"))
 }
 fn hmac_tagged(id: &'static str) -> (&'static str, Op) {
     op("hmac_tagged", move |e| {
-        e.km.hmac_tagged(id, HashAlg::Sha256, b"m")
+        e.km.key(id)?.hmac_tagged(HashAlg::Sha256, b"m")
     })
 }
 fn derive(id: &'static str) -> (&'static str, Op) {
     op("derive", move |e| {
         let mut okm = [0u8; 16];
-        e.km.derive(id, HashAlg::Sha256, b"", b"", &mut okm)
+        e.km.key(id)?.derive(HashAlg::Sha256, b"", b"", &mut okm)
     })
 }
 fn list() -> (&'static str, Op) {
@@ -615,7 +615,7 @@ fn file_attack_cases() -> Vec<Case> {
     cases.push(
         case("record 1 symlinked outside", &s, &prune("victim"), OK).then(|e| {
             assert!(std::fs::symlink_metadata(e.record("victim", 1)).is_err());
-            assert_eq!(e.km.list_versions("victim").unwrap(), [3]);
+            assert_eq!(version_list(&e.km, "victim").unwrap(), [3]);
         }),
     );
     // The highest record decides the current version number: a link
@@ -723,8 +723,8 @@ fn file_attack_cases() -> Vec<Case> {
             OK,
         )
         .then(|e| {
-            assert_eq!(e.km.list_versions("victim").unwrap(), [1, 2, 3]);
-            assert_eq!(e.km.current_version("victim").unwrap(), 3);
+            assert_eq!(version_list(&e.km, "victim").unwrap(), [1, 2, 3]);
+            assert_eq!(current_number(&e.km, "victim").unwrap(), 3);
         }),
     );
 
@@ -773,7 +773,9 @@ fn file_attack_cases() -> Vec<Case> {
         ));
     }
 
-    // The lock file: a link must never be followed, whatever it points at.
+    // The lock file: a link must never be followed, whatever it points at;
+    // anything but a private regular file of ours there is refused as
+    // insecure (whoever controls it could hold the lock forever).
     let s = setup(|e| {
         remove(&e.dir.join(".lock"));
         symlink(&e.secret(), &e.dir.join(".lock"));
@@ -782,10 +784,10 @@ fn file_attack_cases() -> Vec<Case> {
         ".lock symlinked outside",
         &s,
         vec![
-            (store("victim"), E(IO)),
-            (rotate("victim"), E(IO)),
-            (create("fresh"), E(IO)),
-            (delete("victim"), E(IO)),
+            (store("victim"), E(IP)),
+            (rotate("victim"), E(IP)),
+            (create("fresh"), E(IP)),
+            (delete("victim"), E(IP)),
             (get("victim"), OK),
         ],
     ));
@@ -796,8 +798,39 @@ fn file_attack_cases() -> Vec<Case> {
     cases.extend(rows(
         ".lock a directory",
         &s,
-        vec![(store("victim"), E(IO)), (get("victim"), OK)],
+        vec![(store("victim"), E(IP)), (get("victim"), OK)],
     ));
+    let s = setup(|e| {
+        remove(&e.dir.join(".lock"));
+        mkfifo(&e.dir.join(".lock"));
+    });
+    cases.extend(rows(
+        ".lock a FIFO",
+        &s,
+        vec![(store("victim"), E(IP)), (get("victim"), OK)],
+    ));
+    for mode in [0o620, 0o602, 0o666] {
+        let s = setup(move |e| set_mode(&e.dir.join(".lock"), mode));
+        cases.extend(rows(
+            &format!(".lock mode {mode:04o}"),
+            &s,
+            vec![
+                (store("victim"), E(IP)),
+                (delete("victim"), E(IP)),
+                (get("victim"), OK),
+            ],
+        ));
+    }
+    let s = setup(|e| set_mode(&e.dir.join(".lock"), 0o644));
+    cases.push(case(".lock mode 0644", &s, &store("victim"), OK));
+    if is_root() {
+        let s = setup(|e| chown(&e.dir.join(".lock"), 65534));
+        cases.extend(rows(
+            ".lock owned by uid 65534",
+            &s,
+            vec![(store("victim"), E(IP)), (get("victim"), OK)],
+        ));
+    }
 
     // Temporary names taken by the attacker: replaced, never followed.
     for (tamper, make) in [
@@ -832,7 +865,7 @@ fn file_attack_cases() -> Vec<Case> {
             OK,
         )
         .then(|e| {
-            assert_eq!(e.km.get_version("victim", 3).unwrap().as_bytes(), V3);
+            assert_eq!(version_bytes(&e.km, "victim", 3).unwrap().as_bytes(), V3);
             assert_eq!(e.km.get("victim").unwrap().as_bytes(), NEW);
         }),
     );
@@ -967,8 +1000,8 @@ fn dir_attack_cases() -> Vec<Case> {
                 .allow(&["moved"])
                 .then(move |e| {
                     lands_in_moved(e);
-                    assert_eq!(e.km.list_versions("victim").unwrap(), [1, 2, 3, 4]);
-                    assert_eq!(e.km.get_version("victim", 3).unwrap().as_bytes(), V3);
+                    assert_eq!(version_list(&e.km, "victim").unwrap(), [1, 2, 3, 4]);
+                    assert_eq!(version_bytes(&e.km, "victim", 3).unwrap().as_bytes(), V3);
                 }),
         );
         cases.push(
@@ -1013,9 +1046,21 @@ fn tampered_files_and_directories_are_refused_without_damage() {
         .into_iter()
         .chain(dir_attack_cases())
         .collect();
+    // Every case runs, so that one report names all that fail.
+    let mut failures = Vec::new();
     for case in &cases {
-        run_case(case);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(case)));
+        if let Err(panic) = outcome {
+            failures.push(common::panic_message(panic.as_ref()));
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n  {}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n  ")
+    );
     let failing = cases
         .iter()
         .filter(|c| matches!(c.expect, Expect::Err(_)))
@@ -1039,14 +1084,13 @@ fn id_ops() -> Vec<IdOp> {
         let mut tag = [0u8; 5 + 32];
         tag[0] = 1;
         tag[4] = 1;
-        km.hmac_verify_tagged(id, HashAlg::Sha256, b"m", &tag)
+        km.key(id)?.hmac_verify_tagged(HashAlg::Sha256, b"m", &tag)
     }
-    fn verify_tagged_stream(km: &KeyManager, id: &str) -> Result<()> {
+    fn tagged_verifier(km: &KeyManager, id: &str) -> Result<()> {
         let mut tag = [0u8; 5 + 32];
         tag[0] = 1;
         tag[4] = 1;
-        km.hmac_verify_tagged_stream(id, HashAlg::Sha256, &tag)
-            .map(drop)
+        km.key(id)?.tagged_verifier(HashAlg::Sha256, &tag).map(drop)
     }
     vec![
         ("store", |km, id| km.store(id, NEW)),
@@ -1056,39 +1100,55 @@ fn id_ops() -> Vec<IdOp> {
         ("exists", |km, id| km.exists(id).map(drop)),
         ("delete", |km, id| km.delete(id)),
         ("rotate", |km, id| km.rotate(id, NEW).map(drop)),
-        ("rotate_bounded", |km, id| {
-            km.rotate_bounded(id, NEW, 0).map(drop)
+        ("rotate_if", |km, id| {
+            rotate_bounded(km, id, NEW, 0)
+                .map(drop)
+                .map_err(Bounded::into_store_error)
         }),
-        ("current_version", |km, id| km.current_version(id).map(drop)),
-        ("get_version 0", |km, id| km.get_version(id, 0).map(drop)),
-        ("get_version 1", |km, id| km.get_version(id, 1).map(drop)),
-        ("list_versions", |km, id| km.list_versions(id).map(drop)),
-        ("prune", |km, id| km.prune(id, 1)),
+        ("key", |km, id| km.key(id).map(drop)),
+        ("current_version", |km, id| {
+            km.key(id)?.current_version().map(drop)
+        }),
+        ("versions", |km, id| km.key(id)?.versions().map(drop)),
+        ("get current", |km, id| {
+            km.key(id)?.at(Version::Current).get().map(drop)
+        }),
+        ("get version 1", |km, id| {
+            km.key(id)?.at(v(1)).get().map(drop)
+        }),
+        ("prune", |km, id| km.prune(id, NonZeroU32::MIN)),
+        ("stage", |km, id| km.stage(id, NEW).map(drop)),
+        ("stage_generate", |km, id| {
+            km.stage_generate(id, 32).map(drop)
+        }),
+        ("promote", |km, id| km.promote(id, NonZeroU32::MIN)),
         ("hmac", |km, id| {
-            km.hmac(id, HashAlg::Sha256, b"m").map(drop)
+            km.key(id)?.hmac(HashAlg::Sha256, b"m").map(drop)
         }),
         ("hmac_verify", |km, id| {
-            km.hmac_verify(id, HashAlg::Sha256, b"m", &[0; 32])
+            km.key(id)?.hmac_verify(HashAlg::Sha256, b"m", &[0; 32])
         }),
         ("derive", |km, id| {
             let mut okm = [0u8; 16];
-            km.derive(id, HashAlg::Sha256, b"", b"", &mut okm)
+            km.key(id)?.derive(HashAlg::Sha256, b"", b"", &mut okm)
         }),
-        ("hmac_version", |km, id| {
-            km.hmac_version(id, 1, HashAlg::Sha256, b"m").map(drop)
+        ("hmac version 1", |km, id| {
+            km.key(id)?.at(v(1)).hmac(HashAlg::Sha256, b"m").map(drop)
         }),
-        ("derive_version", |km, id| {
+        ("derive version 1", |km, id| {
             let mut okm = [0u8; 16];
-            km.derive_version(id, 1, HashAlg::Sha256, b"", b"", &mut okm)
+            km.key(id)?
+                .at(v(1))
+                .derive(HashAlg::Sha256, b"", b"", &mut okm)
         }),
         ("hmac_tagged", |km, id| {
-            km.hmac_tagged(id, HashAlg::Sha256, b"m").map(drop)
+            km.key(id)?.hmac_tagged(HashAlg::Sha256, b"m").map(drop)
         }),
         ("hmac_verify_tagged", verify_tagged),
-        ("hmac_tagged_stream", |km, id| {
-            km.hmac_tagged_stream(id, HashAlg::Sha256).map(drop)
+        ("tagged_stream", |km, id| {
+            km.key(id)?.tagged_stream(HashAlg::Sha256).map(drop)
         }),
-        ("hmac_verify_tagged_stream", verify_tagged_stream),
+        ("tagged_verifier", tagged_verifier),
     ]
 }
 
@@ -1288,10 +1348,14 @@ fn key_ids_that_escape_or_confuse_are_refused_everywhere() {
         );
         let old = km.rotate(&id, v2.as_bytes()).unwrap().unwrap();
         assert_eq!(old.as_bytes(), v1.as_bytes());
-        assert_eq!(km.list_versions(&id).unwrap(), [1, 2]);
-        assert_eq!(km.get_version(&id, 1).unwrap().as_bytes(), v1.as_bytes());
-        let tag = km.hmac_tagged(&id, HashAlg::Sha384, b"m").unwrap();
-        km.hmac_verify_tagged(&id, HashAlg::Sha384, b"m", tag.as_bytes())
+        assert_eq!(version_list(&km, &id).unwrap(), [1, 2]);
+        assert_eq!(
+            version_bytes(&km, &id, 1).unwrap().as_bytes(),
+            v1.as_bytes()
+        );
+        let key = km.key(&id).unwrap();
+        let tag = key.hmac_tagged(HashAlg::Sha384, b"m").unwrap();
+        key.hmac_verify_tagged(HashAlg::Sha384, b"m", tag.as_bytes())
             .unwrap();
         assert_eq!(
             kind(km.create(&id, b"again")),
@@ -1311,8 +1375,8 @@ fn key_ids_that_escape_or_confuse_are_refused_everywhere() {
                 "{id}: unexpected entry {name}"
             );
         }
-        km.prune(&id, 1).unwrap();
-        assert_eq!(km.list_versions(&id).unwrap(), [2]);
+        km.prune(&id, NonZeroU32::MIN).unwrap();
+        assert_eq!(version_list(&km, &id).unwrap(), [2]);
         km.delete(&id).unwrap();
         assert!(!km.exists(&id).unwrap());
         assert_eq!(km.list().unwrap(), ["victim"]);
@@ -1641,8 +1705,8 @@ fn a_refused_prune_removes_no_version() {
     std::fs::create_dir(env.record("victim", 2)).unwrap();
     write_file(&env.record("victim", 2).join("inner"), b"x", 0o600);
     let before = all_key_states(&env.km, &["victim"]);
-    match env.km.prune("victim", 1) {
-        Ok(()) => assert_eq!(env.km.list_versions("victim").unwrap(), [4]),
+    match env.km.prune("victim", NonZeroU32::MIN) {
+        Ok(()) => assert_eq!(version_list(&env.km, "victim").unwrap(), [4]),
         Err(e) => {
             check_message(&e, "prune");
             assert_eq!(
@@ -1731,7 +1795,8 @@ fn expect_io_failure(
         err.message()
     );
     assert!(
-        err.message().contains(km.dir().to_string_lossy().as_ref()),
+        err.message()
+            .contains(km.location().path().to_string_lossy().as_ref()),
         "{what}: the message does not name the path: {}",
         err.message()
     );
@@ -1822,9 +1887,9 @@ fn file_size_limit_makes_writes_fail_cleanly() {
         // SAFETY: restores the limit read above.
         unsafe { assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0) };
         km.store("victim", &[b'v'; 4096]).unwrap();
-        assert_eq!(km.list_versions("victim").unwrap(), [1, 2, 3]);
+        assert_eq!(version_list(&km, "victim").unwrap(), [1, 2, 3]);
         assert_eq!(
-            km.get_version("victim", 2).unwrap().as_bytes(),
+            version_bytes(&km, "victim", 2).unwrap().as_bytes(),
             b"victim SECRET v2"
         );
         println!("hostile: {cases} RLIMIT_FSIZE cases ran (EFBIG), plus the boundary and recovery");
@@ -1948,7 +2013,7 @@ fn full_and_read_only_file_system_make_writes_fail_cleanly() {
     // With room again, the same writes work.
     std::fs::remove_file(&filler).unwrap();
     km.store("victim", &[b'v'; 8192]).unwrap();
-    assert_eq!(km.list_versions("victim").unwrap(), [1, 2, 3]);
+    assert_eq!(version_list(&km, "victim").unwrap(), [1, 2, 3]);
 
     // Read-only: every write fails with EROFS, every read works.
     fs.remount_read_only();
@@ -1978,7 +2043,7 @@ fn read_only_writes() -> Vec<NamedWrite> {
         ("create", Box::new(|km| km.create("fresh", b"SECRET new"))),
         ("generate", Box::new(|km| km.generate("fresh", 16))),
         ("delete", Box::new(|km| km.delete("other"))),
-        ("prune", Box::new(|km| km.prune("victim", 1))),
+        ("prune", Box::new(|km| km.prune("victim", NonZeroU32::MIN))),
     ]
 }
 
@@ -1988,20 +2053,24 @@ fn check_reads_work(km: &KeyManager) -> usize {
     assert_eq!(km.list().unwrap(), ["legacy", "other", "victim"]);
     assert!(km.exists("victim").unwrap());
     assert!(!km.get("victim").unwrap().is_empty());
-    let versions = km.list_versions("victim").unwrap();
+    let versions = version_list(km, "victim").unwrap();
     assert_eq!(
-        km.current_version("victim").unwrap(),
+        current_number(km, "victim").unwrap(),
         *versions.last().unwrap()
     );
-    for &v in &versions {
-        km.get_version("victim", v).unwrap();
+    for &n in &versions {
+        version_bytes(km, "victim", n).unwrap();
     }
-    km.hmac("victim", HashAlg::Sha256, b"m").unwrap();
-    let tag = km.hmac_tagged("victim", HashAlg::Sha256, b"m").unwrap();
-    km.hmac_verify_tagged("victim", HashAlg::Sha256, b"m", tag.as_bytes())
+    let victim = km.key("victim").unwrap();
+    victim.hmac(HashAlg::Sha256, b"m").unwrap();
+    let tag = victim.hmac_tagged(HashAlg::Sha256, b"m").unwrap();
+    victim
+        .hmac_verify_tagged(HashAlg::Sha256, b"m", tag.as_bytes())
         .unwrap();
     let mut okm = [0u8; 32];
-    km.derive("legacy", HashAlg::Sha512, b"salt", b"info", &mut okm)
+    km.key("legacy")
+        .unwrap()
+        .derive(HashAlg::Sha512, b"salt", b"info", &mut okm)
         .unwrap();
     9
 }
@@ -2153,7 +2222,7 @@ fn read_only_key_directory_fails_writes_with_io_and_keeps_keys() {
         if scenario == "nocaps" {
             let km = KeyManager::open(&dir).unwrap();
             km.rotate("victim", NEW).unwrap();
-            assert_eq!(km.list_versions("victim").unwrap(), [1, 2, 3]);
+            assert_eq!(version_list(&km, "victim").unwrap(), [1, 2, 3]);
         }
     }
 }

@@ -8,11 +8,12 @@ use codomyrmex_keys::{
     ErrorKind, HashAlg, KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, default_key_dir, hkdf_derive,
     hmac, validate_key_id,
 };
-use common::{Entry, child_scenario, run_in_child, snapshot};
-use std::ffi::CString;
-use std::fs::Permissions;
+use common::fs::{mkfifo, mode_of, set_mode, write_file as write_raw};
+use common::store::{Bounded, fresh, kind, rotate_bounded};
+use common::users::{become_nobody, hand_to_nobody};
+use common::{Entry, child_scenario, is_root, run_in_child, snapshot};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
@@ -23,49 +24,6 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<KeyManager>();
 };
-
-/// A key manager on `<fresh temp dir>/keys`; the temp dir is returned too
-/// so that it lives as long as the test needs it.
-fn fresh() -> (tempfile::TempDir, PathBuf, KeyManager) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("keys");
-    let km = KeyManager::open(&dir).unwrap();
-    (tmp, dir, km)
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, Permissions::from_mode(mode)).unwrap();
-}
-
-/// Writes a key file by hand, as another program (or an attacker) might.
-fn write_raw(path: &Path, content: &[u8], mode: u32) {
-    std::fs::write(path, content).unwrap();
-    set_mode(path, mode);
-}
-
-fn kind<T: std::fmt::Debug>(result: codomyrmex_keys::Result<T>) -> ErrorKind {
-    result.expect_err("expected an error").kind()
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn mkfifo(path: &Path) {
-    let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    let ret = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
-    assert_eq!(ret, 0, "mkfifo: {}", std::io::Error::last_os_error());
-}
 
 /// Runs `body` on another thread and fails (instead of hanging) if it does
 /// not finish within a generous bound.
@@ -85,9 +43,9 @@ fn without_hanging<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static)
 fn every_operation_round_trips() {
     let (_tmp, dir, km) = fresh();
     assert_eq!(
-        km.dir(),
+        km.location().path(),
         std::fs::canonicalize(&dir).unwrap(),
-        "dir() is the resolved path"
+        "location() is the resolved path"
     );
     assert_eq!(km.list().unwrap(), Vec::<String>::new());
     assert!(!km.exists("alpha").unwrap());
@@ -131,38 +89,39 @@ fn every_operation_round_trips() {
     assert_eq!(km.get("alpha").unwrap().as_bytes(), b"third");
     assert!(km.rotate("epsilon", b"new").unwrap().is_none());
     assert_eq!(km.get("epsilon").unwrap().as_bytes(), b"new");
-    let err = km.rotate_bounded("alpha", b"fourth", 4).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BufferTooSmall { needed: 5 });
+    let err = rotate_bounded(&km, "alpha", b"fourth", 4).unwrap_err();
+    assert!(matches!(err, Bounded::TooLong { needed: 5 }), "{err:?}");
     assert_eq!(km.get("alpha").unwrap().as_bytes(), b"third");
 
     // hmac / hmac_verify / derive with the stored key
+    let alpha = km.key("alpha").unwrap();
+    let missing = km.key("missing").unwrap();
     for alg in HashAlg::ALL {
-        let mac = km.hmac("alpha", alg, b"message").unwrap();
+        let mac = alpha.hmac(alg, b"message").unwrap();
         assert_eq!(mac, hmac(alg, b"third", b"message"));
-        km.hmac_verify("alpha", alg, b"message", mac.as_bytes())
-            .unwrap();
+        alpha.hmac_verify(alg, b"message", mac.as_bytes()).unwrap();
         assert_eq!(
-            kind(km.hmac_verify("alpha", alg, b"message!", mac.as_bytes())),
+            kind(alpha.hmac_verify(alg, b"message!", mac.as_bytes())),
             ErrorKind::VerifyFailed
         );
         assert_eq!(
-            kind(km.hmac_verify("alpha", alg, b"message", &mac.as_bytes()[..16])),
+            kind(alpha.hmac_verify(alg, b"message", &mac.as_bytes()[..16])),
             ErrorKind::VerifyFailed
         );
         let mut okm = [0u8; 100];
-        km.derive("alpha", alg, b"salt", b"info", &mut okm).unwrap();
+        alpha.derive(alg, b"salt", b"info", &mut okm).unwrap();
         let mut expected = [0u8; 100];
         hkdf_derive(alg, b"third", b"salt", b"info", &mut expected).unwrap();
         assert_eq!(okm, expected);
         let mut empty = [0u8; 0];
         assert_eq!(
-            kind(km.derive("alpha", alg, b"", b"", &mut empty)),
+            kind(alpha.derive(alg, b"", b"", &mut empty)),
             ErrorKind::InvalidArgument
         );
-        assert_eq!(kind(km.hmac("missing", alg, b"m")), ErrorKind::NotFound);
+        assert_eq!(kind(missing.hmac(alg, b"m")), ErrorKind::NotFound);
         let mut untouched = [7u8; 16];
         assert_eq!(
-            kind(km.derive("missing", alg, b"", b"", &mut untouched)),
+            kind(missing.derive(alg, b"", b"", &mut untouched)),
             ErrorKind::NotFound
         );
         assert_eq!(untouched, [7u8; 16]);
@@ -225,6 +184,9 @@ fn umask_zero_still_gives_private_files_and_dir() {
         // SAFETY: as above; reads back the value just set.
         assert_eq!(unsafe { libc::umask(0) }, 0);
         let tmp = tempfile::tempdir().unwrap();
+        // Made 0777 under this umask; a key directory in a directory that
+        // others could write is refused, so make it the owner's alone.
+        set_mode(tmp.path(), 0o700);
         let dir = tmp.path().join("p/q/keys");
         let km = KeyManager::open(&dir).unwrap();
         for created in ["p", "p/q", "p/q/keys"] {
@@ -319,13 +281,7 @@ fn missing_parents_are_created_0700_whatever_the_umask() {
 fn writes_keep_working_for_a_non_root_user_under_a_restrictive_umask() {
     if child_scenario().as_deref() == Some("nonroot") {
         let dir = PathBuf::from(std::env::var_os(EXPECTED_DIR_ENV).unwrap());
-        if is_root() {
-            // SAFETY: plain system calls; this process runs only this test.
-            unsafe {
-                assert_eq!(libc::setgid(65534), 0);
-                assert_eq!(libc::setuid(65534), 0);
-            }
-        }
+        become_nobody();
         // SAFETY: umask has no preconditions.
         unsafe { libc::umask(0o277) };
         let km = KeyManager::open(&dir).unwrap();
@@ -338,12 +294,8 @@ fn writes_keep_working_for_a_non_root_user_under_a_restrictive_umask() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("keys");
     std::fs::create_dir(&dir).unwrap();
-    set_mode(&dir, 0o700);
-    if is_root() {
-        // The unprivileged child must be able to reach and own the directory.
-        set_mode(tmp.path(), 0o755);
-        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
-    }
+    // The unprivileged child must be able to reach and own the directory.
+    hand_to_nobody(tmp.path(), &dir);
     run_in_child(
         "writes_keep_working_for_a_non_root_user_under_a_restrictive_umask",
         "nonroot",
@@ -360,7 +312,7 @@ fn symlinked_key_file_is_refused() {
     assert_eq!(kind(km.get("x")), ErrorKind::InsecurePermissions);
     assert_eq!(kind(km.exists("x")), ErrorKind::InsecurePermissions);
     assert_eq!(
-        kind(km.hmac("x", HashAlg::Sha256, b"m")),
+        kind(km.key("x").unwrap().hmac(HashAlg::Sha256, b"m")),
         ErrorKind::InsecurePermissions
     );
     assert_eq!(kind(km.rotate("x", b"new")), ErrorKind::InsecurePermissions);
@@ -487,13 +439,17 @@ fn key_file_accessible_by_others_is_refused() {
             "mode {mode:o}"
         );
         assert_eq!(
-            kind(km.hmac("k", HashAlg::Sha512, b"m")),
+            kind(km.key("k").unwrap().hmac(HashAlg::Sha512, b"m")),
             ErrorKind::InsecurePermissions,
             "mode {mode:o}"
         );
         let mut okm = [0u8; 8];
         assert_eq!(
-            kind(km.derive("k", HashAlg::Sha256, b"", b"", &mut okm)),
+            kind(
+                km.key("k")
+                    .unwrap()
+                    .derive(HashAlg::Sha256, b"", b"", &mut okm)
+            ),
             ErrorKind::InsecurePermissions
         );
     }
@@ -517,7 +473,11 @@ fn key_file_owned_by_another_user_is_refused() {
     assert!(err.message().contains("65534"), "{}", err.message());
     assert!(!err.message().contains("secret"));
     assert_eq!(
-        kind(km.hmac_verify("k", HashAlg::Sha256, b"m", &[0; 32])),
+        kind(
+            km.key("k")
+                .unwrap()
+                .hmac_verify(HashAlg::Sha256, b"m", &[0; 32])
+        ),
         ErrorKind::InsecurePermissions
     );
 }
@@ -543,7 +503,7 @@ fn fifo_key_file_is_corrupt_without_hanging() {
         (
             kind(shared.get("x")),
             kind(shared.exists("x")),
-            kind(shared.hmac("x", HashAlg::Sha256, b"m")),
+            kind(shared.key("x").unwrap().hmac(HashAlg::Sha256, b"m")),
             kind(shared.rotate("x", b"new")),
             shared.list().unwrap(),
         )
@@ -597,7 +557,7 @@ fn empty_and_oversized_key_files_are_corrupt() {
     write_raw(&dir.join("empty.key"), b"", 0o600);
     assert_eq!(kind(km.get("empty")), ErrorKind::Corrupt);
     assert_eq!(
-        kind(km.hmac("empty", HashAlg::Sha256, b"m")),
+        kind(km.key("empty").unwrap().hmac(HashAlg::Sha256, b"m")),
         ErrorKind::Corrupt
     );
 
@@ -699,10 +659,16 @@ fn bad_key_ids_are_refused_and_create_nothing() {
             km.exists(id).map(drop),
             km.delete(id),
             km.rotate(id, b"value").map(drop),
-            km.rotate_bounded(id, b"value", 0).map(drop),
-            km.hmac(id, HashAlg::Sha256, b"m").map(drop),
-            km.hmac_verify(id, HashAlg::Sha256, b"m", &[0; 32]),
-            km.derive(id, HashAlg::Sha256, b"", b"", &mut okm),
+            rotate_bounded(&km, id, b"value", 0)
+                .map(drop)
+                .map_err(Bounded::into_store_error),
+            km.key(id)
+                .and_then(|k| k.hmac(HashAlg::Sha256, b"m"))
+                .map(drop),
+            km.key(id)
+                .and_then(|k| k.hmac_verify(HashAlg::Sha256, b"m", &[0; 32])),
+            km.key(id)
+                .and_then(|k| k.derive(HashAlg::Sha256, b"", b"", &mut okm)),
         ];
         for (i, result) in results.into_iter().enumerate() {
             let err = result.expect_err(&format!("id \"{shown}\" call #{i} succeeded"));
@@ -1078,7 +1044,10 @@ fn default_key_dir_honours_tmpdir_temp_and_tmp() {
         assert_eq!(default_key_dir(), expected, "scenario {scenario}");
         if scenario != "none" {
             let km = KeyManager::open_default().unwrap();
-            assert_eq!(km.dir(), std::fs::canonicalize(&expected).unwrap());
+            assert_eq!(
+                km.location().path(),
+                std::fs::canonicalize(&expected).unwrap()
+            );
             assert_eq!(mode_of(&expected), 0o700);
             km.store("k", b"v").unwrap();
             assert!(expected.join("k.key").is_file());
@@ -1109,7 +1078,7 @@ fn default_key_dir_honours_tmpdir_temp_and_tmp() {
                 );
                 codomyrmex_key_manager_free(handle);
             }
-            assert_eq!(&buf[..len - 1], km.dir().as_os_str().as_bytes());
+            assert_eq!(&buf[..len - 1], km.location().path().as_os_str().as_bytes());
         }
         return;
     }
@@ -1117,58 +1086,102 @@ fn default_key_dir_honours_tmpdir_temp_and_tmp() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let (t, e, m) = (root.join("tmpdir"), root.join("temp"), root.join("tmp"));
+    // Only an existing directory this user can write counts: a missing
+    // `$TMPDIR` (or one that is a file) is skipped, never created.
+    for dir in [&t, &e, &m] {
+        std::fs::create_dir(dir).unwrap();
+        set_mode(dir, 0o700);
+    }
+    let missing = root.join("missing");
+    let file = root.join("file");
+    write_raw(&file, b"not a directory", 0o600);
     let name = "default_key_dir_honours_tmpdir_temp_and_tmp";
     let expect = |dir: &Path| dir.join("codomyrmex_keys");
+    let unset: &[(&str, Option<&Path>)] = &[(codomyrmex_keys::KEY_DIR_ENV, None)];
 
-    let expected = expect(&t);
-    run_in_child(
-        name,
-        "tmpdir",
-        &[
-            ("TMPDIR", Some(&t)),
-            ("TEMP", Some(&e)),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = expect(&e);
-    run_in_child(
-        name,
-        "temp",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", Some(&e)),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = expect(&m);
-    run_in_child(
-        name,
-        "tmp",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", None),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = PathBuf::from("/tmp/codomyrmex_keys");
-    run_in_child(
-        name,
-        "none",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", None),
-            ("TMP", None),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    // Each child created its directory (with missing parents) as 0700.
+    let scenarios: [(&str, [Option<&Path>; 3], PathBuf); 6] = [
+        ("tmpdir", [Some(&t), Some(&e), Some(&m)], expect(&t)),
+        ("temp", [None, Some(&e), Some(&m)], expect(&e)),
+        ("tmp", [None, None, Some(&m)], expect(&m)),
+        (
+            "missing-tmpdir",
+            [Some(&missing), None, Some(&m)],
+            expect(&m),
+        ),
+        ("tmpdir-a-file", [Some(&file), Some(&e), None], expect(&e)),
+        (
+            "none",
+            [None, None, None],
+            PathBuf::from("/tmp/codomyrmex_keys"),
+        ),
+    ];
+    for (scenario, [tmpdir, temp, tmp_var], expected) in &scenarios {
+        let mut env = unset.to_vec();
+        env.extend([
+            ("TMPDIR", *tmpdir),
+            ("TEMP", *temp),
+            ("TMP", *tmp_var),
+            (EXPECTED_DIR_ENV, Some(expected.as_path())),
+        ]);
+        run_in_child(name, scenario, &env);
+    }
+    // Each child created its directory as 0700, in the first usable one.
     for dir in [&t, &e, &m] {
         assert_eq!(mode_of(&expect(dir)), 0o700, "{}", dir.display());
         assert!(expect(dir).join("k.key").is_file());
     }
+    assert!(!missing.exists(), "a missing $TMPDIR is not created");
+}
+
+#[test]
+fn default_key_dir_made_by_another_user_is_refused() {
+    let name = "default_key_dir_made_by_another_user_is_refused";
+    if child_scenario().is_some() {
+        let expected = PathBuf::from(std::env::var_os(EXPECTED_DIR_ENV).unwrap());
+        assert_eq!(default_key_dir(), expected);
+        let err = KeyManager::open_default().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InsecurePermissions, "{err}");
+        for needed in ["uid 65534", codomyrmex_keys::KEY_DIR_ENV] {
+            assert!(err.message().contains(needed), "{needed}: {err}");
+        }
+        assert!(err.message().contains(expected.to_str().unwrap()), "{err}");
+        // Named on purpose, the same directory gets the ordinary checks
+        // (another owner) and no squatting message.
+        // SAFETY: this process runs only this test; no other thread reads
+        // the environment.
+        unsafe { std::env::set_var(codomyrmex_keys::KEY_DIR_ENV, &expected) };
+        let err = KeyManager::open_default().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InsecurePermissions, "{err}");
+        assert!(!err.message().contains("set CODOMYRMEX_KEY_DIR"), "{err}");
+        return;
+    }
+    if !is_root() {
+        eprintln!("skipped: making a directory of another user needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    set_mode(&shared, 0o1777);
+    // Another user got there first.
+    let squatted = shared.join("codomyrmex_keys");
+    std::fs::create_dir(&squatted).unwrap();
+    set_mode(&squatted, 0o700);
+    std::os::unix::fs::chown(&squatted, Some(65534), Some(65534)).unwrap();
+    run_in_child(
+        name,
+        "squatted",
+        &[
+            (codomyrmex_keys::KEY_DIR_ENV, None),
+            ("TMPDIR", Some(&shared)),
+            (EXPECTED_DIR_ENV, Some(&squatted)),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_dir(&squatted).unwrap().count(),
+        0,
+        "nothing was created in it"
+    );
 }
 
 #[test]
