@@ -1,8 +1,12 @@
-//! Helpers shared by the integration tests: hex decoding, directory
-//! snapshots and re-running one test in a child process.
+//! Helpers shared by the integration tests: hex, directory snapshots,
+//! re-running one test in a child process, seeded randomness and
+//! self-describing key values here; calling the C API (`ffi`), files and
+//! modes (`fs`), version records (`records`), the safe key-store API
+//! (`store`) and running as another user (`users`) in submodules.
 
 #![allow(dead_code)]
 
+pub mod ffi;
 pub mod fs;
 pub mod records;
 pub mod store;
@@ -35,30 +39,6 @@ pub fn hex(text: &str) -> Vec<u8> {
         .chunks_exact(2)
         .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
         .collect()
-}
-
-/// An HMAC computed through the C one-shot function, `alg` given as its C
-/// value; the call must succeed.
-pub fn c_hmac(alg: u32, key: &[u8], data: &[u8]) -> Vec<u8> {
-    use codomyrmex_keys::ffi::hmac::codomyrmex_hmac_compute;
-    use codomyrmex_keys::ffi::status::codomyrmex_status;
-    let mut out = [0u8; codomyrmex_keys::MAX_DIGEST_LEN];
-    let mut len = 0usize;
-    // SAFETY: every pointer is valid for the length passed with it.
-    let status = unsafe {
-        codomyrmex_hmac_compute(
-            alg,
-            key.as_ptr(),
-            key.len(),
-            data.as_ptr(),
-            data.len(),
-            out.as_mut_ptr(),
-            out.len(),
-            &mut len,
-        )
-    };
-    assert_eq!(status, codomyrmex_status::CODOMYRMEX_OK);
-    out[..len].to_vec()
 }
 
 /// Lowercase hex of `bytes`, for readable assertion messages.
