@@ -8,6 +8,7 @@
 
 pub mod ffi;
 pub mod fs;
+pub mod hostile;
 pub mod records;
 pub mod store;
 pub mod users;

@@ -31,3 +31,41 @@ pub fn hand_to_nobody(tmp: &Path, dir: &Path) {
         std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
     }
 }
+
+/// Drops the capabilities that let root ignore file modes, for this
+/// thread: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER, from the
+/// effective and permitted sets.
+pub fn drop_file_capabilities() -> std::io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget/capset with a version-3 header and two data words.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // CAP_DAC_OVERRIDE (1), CAP_DAC_READ_SEARCH (2), CAP_FOWNER (3).
+        let drop_bits: u32 = (1 << 1) | (1 << 2) | (1 << 3);
+        data[0].effective &= !drop_bits;
+        data[0].permitted &= !drop_bits;
+        if libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
