@@ -4,6 +4,7 @@
 mod common;
 
 use codomyrmex_keys::ErrorKind;
+use common::SetOnDrop;
 use common::fs::{changed, remove, set_mode, symlink, write_file};
 use common::hostile::*;
 use common::snapshot;
@@ -12,16 +13,6 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// Sets a flag when dropped, also while unwinding from a failed
-/// assertion, so that a helper thread looping on it always ends.
-struct StopOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
 
 /// What a reader of "victim" saw while an attacker swapped its file.
 #[derive(Default, Debug)]
@@ -39,7 +30,7 @@ fn race_swaps(env: &Env, run: Duration, stage: fn(&Env, u64) -> PathBuf) -> (Swa
     let swaps = AtomicUsize::new(0);
     let mut log = SwapLog::default();
     std::thread::scope(|scope| {
-        let _stop = StopOnDrop(&stop);
+        let _stop = SetOnDrop(&stop);
         scope.spawn(|| {
             let mut i = 0u64;
             while !stop.load(Ordering::SeqCst) {

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod hostile;
 pub mod records;
 pub mod store;
+pub mod team;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -361,4 +362,14 @@ pub fn dead_pid() -> u32 {
     let pid = child.id();
     assert!(child.wait().expect("`true` ends").success());
     pid
+}
+
+/// Sets its flag when dropped, also when a panic unwinds: threads waiting
+/// for the flag then stop, and the test fails instead of hanging.
+pub struct SetOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
