@@ -9,6 +9,7 @@
 pub mod ffi;
 pub mod fs;
 pub mod hostile;
+pub mod inspector;
 pub mod records;
 pub mod store;
 pub mod team;
