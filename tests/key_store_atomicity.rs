@@ -1,16 +1,18 @@
 //! Atomicity of the key store under concurrency: create races, readers
 //! racing writers, rotations from threads and processes forming one chain,
-//! and a key directory renamed under an open manager.
+//! a key directory renamed under an open manager, and the bounded wait for
+//! a writers' lock that someone holds forever.
 
 mod common;
 
-use codomyrmex_keys::{ErrorKind, KeyManager};
+use codomyrmex_keys::{DEFAULT_LOCK_TIMEOUT, ErrorKind, KeyManager, Location, OpenOptions};
 use common::child_scenario;
 use common::fs::set_mode;
-use common::store::fresh;
-use std::path::PathBuf;
+use common::store::{fresh, kind};
+use std::path::{Path, PathBuf};
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 const EXPECTED_DIR_ENV: &str = "CODOMYRMEX_KEYS_TEST_EXPECTED_DIR";
 
@@ -289,4 +291,66 @@ fn renamed_directory_keeps_working_through_the_open_handle() {
         std::fs::read_dir(&original).unwrap().next().is_none(),
         "nothing was written at the old path"
     );
+}
+
+/// Holds a write lock on the whole lock file of `dir`, as a writer that
+/// never finishes would, until dropped (closing the file releases it).
+fn hold_every_key_lock(dir: &Path) -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(".lock"))
+        .unwrap();
+    // SAFETY: an all-zero flock is valid; the fields that matter are set.
+    let mut range: libc::flock = unsafe { std::mem::zeroed() };
+    range.l_type = libc::F_WRLCK as libc::c_short;
+    range.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: a live descriptor and a valid flock structure.
+    let ret = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &range) };
+    assert_eq!(ret, 0, "lock: {}", std::io::Error::last_os_error());
+    file
+}
+
+#[test]
+fn a_writer_waits_for_a_held_lock_at_most_the_lock_timeout() {
+    assert_eq!(DEFAULT_LOCK_TIMEOUT, Duration::from_secs(30));
+    let (_tmp, dir, km) = fresh();
+    km.store("k", b"before").unwrap();
+    let limit = Duration::from_millis(300);
+    let options = OpenOptions::new().lock_timeout(Some(limit));
+    let bounded = KeyManager::open_with(&Location::Dir(dir.clone()), &options).unwrap();
+    let held = hold_every_key_lock(&dir);
+
+    let started = Instant::now();
+    let err = bounded.store("k", b"after").unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(
+        err.message().contains("timed out waiting for the lock on")
+            && err
+                .message()
+                .contains(dir.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(
+        waited >= limit && waited < limit + Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+    for refused in [
+        bounded.rotate("k", b"after").map(drop),
+        bounded.delete("k"),
+        bounded.create("new", b"key"),
+        bounded.prune("k", std::num::NonZeroU32::MIN),
+    ] {
+        assert_eq!(kind(refused), ErrorKind::Io);
+    }
+    // Readers never wait for writers.
+    assert_eq!(bounded.get("k").unwrap().as_bytes(), b"before");
+    assert_eq!(bounded.list().unwrap(), ["k"]);
+
+    // Released, the same writes go through.
+    drop(held);
+    bounded.store("k", b"after").unwrap();
+    assert_eq!(km.get("k").unwrap().as_bytes(), b"after");
 }

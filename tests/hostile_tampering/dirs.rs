@@ -1,5 +1,6 @@
-//! Rows for tampered key directories: links, modes, owners, and the
-//! directory moved, replaced or removed after open.
+//! Rows for tampered key directories: links (also behind a trailing slash),
+//! modes, owners, parents another user could swap the directory in, and
+//! the directory moved, replaced or removed after open.
 
 use crate::common::fs::{chown, set_mode, symlink, write_file};
 use crate::common::hostile::*;
@@ -42,6 +43,113 @@ pub(crate) fn dir_attack_cases() -> Vec<Case> {
         &open_at("open", "link"),
         E(IP),
     ));
+    // The same links named with a trailing slash or `/.`, which a path
+    // lookup would follow: the name means the entry itself.
+    for (tamper, target) in [
+        ("key dir a symlink", "real"),
+        ("key dir a symlink to a key dir", "keys"),
+    ] {
+        let s = setup(move |e| {
+            if target == "real" {
+                std::fs::create_dir(e.root.join("real")).unwrap();
+                set_mode(&e.root.join("real"), 0o700);
+            }
+            symlink(&e.root.join(target), &e.root.join("link"));
+        });
+        for rel in ["link/", "link/.", "link/./", "link//"] {
+            cases.push(case(
+                format!("{tamper}, opened as {rel}"),
+                &s,
+                &open_at("open", rel),
+                E(IP),
+            ));
+        }
+    }
+    // A path ending in `..` names a directory other than its text
+    // suggests once a link is involved: refused.
+    let s = setup(|e| {
+        std::fs::create_dir(e.root.join("sub")).unwrap();
+        set_mode(&e.root.join("sub"), 0o700);
+    });
+    for rel in ["sub/..", "sub/../", "keys/.."] {
+        cases.push(case(
+            format!("key dir path ending in .. ({rel})"),
+            &s,
+            &open_at("open", rel),
+            E(ErrorKind::InvalidArgument),
+        ));
+    }
+    // Parents that another user could swap the key directory in: writable
+    // by group or others without the sticky bit, or another user's.
+    for mode in [0o770, 0o777, 0o757, 0o775] {
+        let s = setup(move |e| {
+            std::fs::create_dir_all(e.root.join("parent/keys")).unwrap();
+            set_mode(&e.root.join("parent/keys"), 0o700);
+            set_mode(&e.root.join("parent"), mode);
+        });
+        cases.push(case(
+            format!("key dir inside a parent of mode {mode:04o}"),
+            &s,
+            &open_at("open", "parent/keys"),
+            E(IP),
+        ));
+        let s = setup(move |e| {
+            std::fs::create_dir_all(e.root.join("parent/mid/keys")).unwrap();
+            set_mode(&e.root.join("parent/mid/keys"), 0o700);
+            set_mode(&e.root.join("parent/mid"), 0o700);
+            set_mode(&e.root.join("parent"), mode);
+        });
+        cases.push(case(
+            format!("key dir two levels below a parent of mode {mode:04o}"),
+            &s,
+            &open_at("open", "parent/mid/keys"),
+            E(IP),
+        ));
+        // Missing there: refused, and nothing is created.
+        cases.push(case(
+            format!("missing key dir inside a parent of mode {mode:04o}"),
+            &s,
+            &open_at("open", "parent/new"),
+            E(IP),
+        ));
+    }
+    for mode in [0o1777, 0o1770, 0o755, 0o700] {
+        let s = setup(move |e| {
+            std::fs::create_dir_all(e.root.join("parent/keys")).unwrap();
+            set_mode(&e.root.join("parent/keys"), 0o700);
+            set_mode(&e.root.join("parent"), mode);
+        });
+        cases.push(
+            case(
+                format!("key dir inside a parent of mode {mode:04o}"),
+                &s,
+                &open_at("open", "parent/keys"),
+                OK,
+            )
+            .allow(&["parent"]),
+        );
+    }
+    if is_root() {
+        let s = setup(|e| {
+            std::fs::create_dir_all(e.root.join("parent/keys")).unwrap();
+            set_mode(&e.root.join("parent/keys"), 0o700);
+            set_mode(&e.root.join("parent"), 0o755);
+            chown(&e.root.join("parent"), 65534);
+        });
+        cases.push(case(
+            "key dir inside a parent owned by uid 65534",
+            &s,
+            &open_at("open", "parent/keys"),
+            E(IP),
+        ));
+        // Missing below it: nothing is created there either.
+        cases.push(case(
+            "missing key dir inside a parent owned by uid 65534",
+            &s,
+            &open_at("open", "parent/new"),
+            E(IP),
+        ));
+    }
     for mode in [0o770, 0o777, 0o702, 0o720, 0o1777, 0o722, 0o730, 0o706] {
         let s = setup(move |e| {
             std::fs::create_dir(e.root.join("shared")).unwrap();
