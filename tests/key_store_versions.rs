@@ -213,3 +213,40 @@ fn staged_versions_verify_and_are_promoted() {
         "no longer staged"
     );
 }
+
+#[test]
+fn promoting_a_version_staged_before_a_rotation_keeps_the_history() {
+    let (_tmp, _dir, km) = fresh();
+    km.store("k", V1).unwrap();
+    let key = km.key("k").unwrap();
+    let tag1 = key.hmac_tagged(HashAlg::Sha256, b"m").unwrap();
+    let staged = km.stage("k", V2).unwrap();
+    km.rotate("k", V3).unwrap();
+    let tag3 = key.hmac_tagged(HashAlg::Sha256, b"m").unwrap();
+    assert_eq!((staged.get(), tag3.version()), (2, 3));
+    assert_eq!(version_list(&km, "k").unwrap(), [1, 2, 3]);
+
+    // Staged as version 2, now below the current version 3. Promoting it
+    // may be refused; if it is done, no version is lost.
+    match km.promote("k", staged) {
+        Ok(()) => {
+            assert_eq!(key.get().unwrap().as_bytes(), V2, "the promoted key");
+            for (n, bytes) in [(1, V1), (3, V3)] {
+                assert_eq!(
+                    version_bytes(&km, "k", n).map(|b| b.to_vec()).ok(),
+                    Some(bytes.to_vec()),
+                    "version {n} after the promotion: versions {:?}",
+                    key.versions()
+                );
+            }
+        }
+        Err(err) => {
+            assert_eq!(key.current_version().unwrap().get(), 3, "{err}");
+            assert_eq!(version_list(&km, "k").unwrap(), [1, 2, 3], "{err}");
+        }
+    }
+    for tag in [tag1, tag3] {
+        key.hmac_verify_tagged(HashAlg::Sha256, b"m", tag.as_bytes())
+            .unwrap_or_else(|e| panic!("the tag of version {}: {e}", tag.version()));
+    }
+}
