@@ -293,6 +293,35 @@ fn key_lengths_out_of_range_are_refused() {
 // Key ids.
 
 #[test]
+fn the_key_id_is_checked_before_the_other_arguments() {
+    let (tmp, _dir, km) = fresh();
+    let before = snapshot(tmp.path());
+    let too_long = vec![1u8; MAX_KEY_LEN + 1];
+    for id in ["", "../x", ".hidden"] {
+        let mut empty = [0u8; 0];
+        let results = [
+            ("store", km.store(id, b"")),
+            ("store, too long", km.store(id, &too_long)),
+            ("create", km.create(id, b"")),
+            ("rotate", km.rotate(id, b"").map(drop)),
+            ("generate", km.generate(id, 0)),
+            ("generate, too long", km.generate(id, MAX_KEY_LEN + 1)),
+            ("stage", km.stage(id, b"").map(drop)),
+            ("stage_generate", km.stage_generate(id, 0).map(drop)),
+            (
+                "derive",
+                km.key(id)
+                    .and_then(|k| k.derive(HashAlg::Sha256, b"", b"", &mut empty)),
+            ),
+        ];
+        for (what, result) in results {
+            assert_eq!(kind(result), ErrorKind::InvalidKeyId, "{what}({id:?})");
+        }
+    }
+    assert_eq!(snapshot(tmp.path()), before);
+}
+
+#[test]
 fn bad_key_ids_are_refused_and_create_nothing() {
     let (tmp, _dir, km) = fresh();
     km.store("victim", b"original").unwrap();
