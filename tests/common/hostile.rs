@@ -11,11 +11,17 @@ use std::path::PathBuf;
 /// Every key value here contains this word, so a message that carries key
 /// material is caught; paths and ids never contain it.
 pub const MARK: &str = "SECRET";
+/// Version 1 of "victim".
 pub const V1: &[u8] = b"victim SECRET version 1";
+/// Version 2 of "victim".
 pub const V2: &[u8] = b"victim SECRET version 2, longer";
+/// Version 3 of "victim", its current one.
 pub const V3: &[u8] = b"victim SECRET version 3 (current)";
+/// The key "other".
 pub const OTHER: &[u8] = b"other SECRET key";
+/// The attacker's file outside the key directory.
 pub const OUTSIDE: &[u8] = b"outside SECRET, must never be read or written";
+/// What the operations under test write.
 pub const NEW: &[u8] = b"new SECRET value";
 
 /// Asserts that an error message is one printable line without key

@@ -462,9 +462,6 @@ impl Inspection {
         unsafe { state().scan_live() };
     }
 
-    /// Sets the live block at `ptr` aside: when it is freed, it is
-    /// copied (see [`Inspection::captured`]) instead of searched, for a test
-    /// that checks it field by field.
     /// The size of the live block at `ptr`, allocated during this
     /// inspection.
     pub fn live_size(&self, ptr: *const u8) -> Option<usize> {
@@ -477,6 +474,9 @@ impl Inspection {
             .map(|(_, size)| size)
     }
 
+    /// Sets the live block at `ptr` aside: when it is freed, it is
+    /// copied (see [`Inspection::captured`]) instead of searched, for a test
+    /// that checks it field by field.
     pub fn set_aside(&self, ptr: *const u8) {
         assert!(inspecting());
         // SAFETY: on the inspection's thread.

@@ -171,10 +171,12 @@ pub fn run_in_child(test_name: &str, scenario: &str, env: &[(&str, Option<&Path>
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -233,6 +235,7 @@ pub fn long_run() -> bool {
     std::env::var("CODOMYRMEX_LONG").is_ok_and(|v| v == "1")
 }
 
+/// Whether this process runs as root (which ignores file modes).
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }

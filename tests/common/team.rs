@@ -167,14 +167,16 @@ pub fn print_events(events: &[String]) {
     }
 }
 
-/// Sets its flag when dropped, also when a panic unwinds: threads waiting
-
 /// The threads one process runs: `writers` threads of `writer` and
 /// `readers` threads of `reader`, each returning its events.
 pub struct Team {
+    /// Writer threads.
     pub writers: usize,
+    /// Reader threads.
     pub readers: usize,
+    /// What a writer thread runs.
     pub writer: fn(&KeyManager, &str, &mut Rng) -> Vec<String>,
+    /// What a reader thread runs until the flag says stop.
     pub reader: fn(&KeyManager, &str, &mut Rng, &AtomicBool) -> Vec<String>,
 }
 
