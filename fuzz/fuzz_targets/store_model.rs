@@ -224,7 +224,12 @@ impl History {
 
     /// Every version number, ascending.
     fn numbers(&self) -> Vec<u32> {
-        let mut all: Vec<u32> = self.kept.iter().chain(&self.staged).map(|(n, _)| *n).collect();
+        let mut all: Vec<u32> = self
+            .kept
+            .iter()
+            .chain(&self.staged)
+            .map(|(n, _)| *n)
+            .collect();
         all.sort_unstable();
         all
     }
@@ -510,9 +515,9 @@ impl Run<'_> {
                 let id = r.id();
                 self.trace.push(format!("versions({id:?})"));
                 let expected = self.model.history(id).map(History::numbers);
-                let actual = key(km, id).and_then(|k| kind(k.versions())).map(|v| {
-                    v.all().into_iter().map(NonZeroU32::get).collect::<Vec<_>>()
-                });
+                let actual = key(km, id)
+                    .and_then(|k| kind(k.versions()))
+                    .map(|v| v.all().into_iter().map(NonZeroU32::get).collect::<Vec<_>>());
                 self.expect(actual, expected);
             }
             11 => {
@@ -621,16 +626,18 @@ impl Run<'_> {
             let (number, key) = history.current();
             tagged(*number, alg, key, &data)
         });
-        let actual =
-            key(km, id).and_then(|k| kind(k.hmac_tagged(alg, &data)).map(|t| t.as_bytes().to_vec()));
+        let actual = key(km, id)
+            .and_then(|k| kind(k.hmac_tagged(alg, &data)).map(|t| t.as_bytes().to_vec()));
         self.expect(actual.clone(), expected);
         // The streaming form, fed in two pieces, makes the same tag.
         let (head, tail) = data.split_at(data.len() / 2);
-        let streamed = key(km, id).and_then(|k| kind(k.tagged_stream(alg))).map(|mut stream| {
-            stream.update(head);
-            stream.update(tail);
-            stream.finish().as_bytes().to_vec()
-        });
+        let streamed = key(km, id)
+            .and_then(|k| kind(k.tagged_stream(alg)))
+            .map(|mut stream| {
+                stream.update(head);
+                stream.update(tail);
+                stream.finish().as_bytes().to_vec()
+            });
         self.expect(streamed, actual.clone());
         if let Ok(bytes) = actual {
             if self.tags.len() == MAX_TAGS {
@@ -709,7 +716,8 @@ impl Run<'_> {
                 continue;
             };
             let versions = key(km, id).and_then(|k| kind(k.versions())).map(|v| {
-                let numbers = |list: &[NonZeroU32]| list.iter().map(|n| n.get()).collect::<Vec<_>>();
+                let numbers =
+                    |list: &[NonZeroU32]| list.iter().map(|n| n.get()).collect::<Vec<_>>();
                 (v.current.get(), numbers(&v.retained), numbers(&v.staged))
             });
             let kept: Vec<u32> = history.kept.iter().map(|(n, _)| *n).collect();
@@ -790,7 +798,11 @@ impl Run<'_> {
             return;
         }
         let history = self.model.keys.get(id).expect("records of a kept key");
-        let list = if staged { &history.staged } else { &history.kept };
+        let list = if staged {
+            &history.staged
+        } else {
+            &history.kept
+        };
         let expected = list
             .iter()
             .find(|(n, _)| *n == number)
@@ -848,7 +860,9 @@ fuzz_target!(|input: &[u8]| {
     run.check_all();
     // Reopened, the store says the same; the records of keys whose file an
     // outside program removed are gone.
-    let Run { mut model, trace, .. } = run;
+    let Run {
+        mut model, trace, ..
+    } = run;
     drop(km);
     let km = KeyManager::open(&dir).expect("reopen the key directory");
     for id in &model.stale {
