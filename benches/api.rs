@@ -122,7 +122,9 @@ fn bench_store(c: &mut Criterion) {
     });
     group.bench_function("hmac-sha256-32B", |b| {
         b.iter(|| {
-            keys.hmac("bench-get", HashAlg::Sha256, black_box(&[1u8; 32]))
+            keys.key("bench-get")
+                .unwrap()
+                .hmac(HashAlg::Sha256, black_box(&[1u8; 32]))
                 .unwrap()
         });
     });
@@ -130,7 +132,7 @@ fn bench_store(c: &mut Criterion) {
         let listed = KeyManager::open(dir.path().join(format!("list-{count}"))).unwrap();
         // Plain files, as any writer leaves them: the listing only reads names.
         for i in 0..count {
-            let path = listed.dir().join(format!("key-{i:05}.key"));
+            let path = listed.location().path().join(format!("key-{i:05}.key"));
             std::fs::write(&path, [1u8; 32]).unwrap();
         }
         group.bench_function(format!("list-{count}"), |b| {

@@ -117,7 +117,8 @@ HMAC_HKDF = {
 # ---- store_model: opcode byte, then arguments ----
 
 (STORE, CREATE, GENERATE, GET, DELETE, ROTATE, LIST, EXISTS, CURRENT, GET_VERSION,
- LIST_VERSIONS, PRUNE, TAGGED, VERIFY_TAGGED, HMAC, DERIVE) = range(16)
+ LIST_VERSIONS, PRUNE, TAGGED, VERIFY_TAGGED, HMAC, DERIVE, STAGE, PROMOTE, OUTSIDE_WRITE,
+ OUTSIDE_REMOVE) = range(20)
 A, B, KEY1, AKEY, EMPTY, HIDDEN, TRAVERSAL, SLASH = range(8)
 
 
@@ -192,6 +193,46 @@ STORE_MODEL = {
         [VERIFY_TAGGED, 0, 4, AKEY, 1],
         [VERIFY_TAGGED, 0x80, 0, A],
         [LIST],
+    ),
+    "outside-write": ops(
+        [STORE, A], short_key("x"),
+        [ROTATE, A], short_key("y"),
+        [TAGGED, A, 0, 3], b"msg",
+        [OUTSIDE_WRITE, A],
+        [LIST_VERSIONS, A],
+        [GET_VERSION, A, 1],
+        [GET_VERSION, A, 2],
+        [VERIFY_TAGGED, 0, 0, A],
+        [CURRENT, A],
+        [ROTATE, A], short_key("z"),
+        [LIST_VERSIONS, A],
+    ),
+    "outside-remove": ops(
+        [STORE, B], short_key("x"),
+        [ROTATE, B], short_key("y"),
+        [OUTSIDE_REMOVE, B],
+        [GET, B],
+        [EXISTS, B],
+        [LIST],
+        [OUTSIDE_WRITE, B],
+        [GET_VERSION, B, 1],
+        [OUTSIDE_REMOVE, B],
+        [CREATE, B], short_key("z"),
+        [LIST_VERSIONS, B],
+    ),
+    "stage-promote": ops(
+        [STORE, A], short_key("x"),
+        [STAGE, A], short_key("y"),
+        [LIST_VERSIONS, A],
+        [TAGGED, A, 1, 2], b"hi",
+        [PROMOTE, A, 2],
+        [CURRENT, A],
+        [STAGE, A], short_key("z"),
+        [ROTATE, A], short_key("xy"),
+        [PRUNE, A, 1],
+        [LIST_VERSIONS, A],
+        [PROMOTE, A, 5],
+        [VERIFY_TAGGED, 0, 0, A],
     ),
     "key-lengths": ops(
         [STORE, A, 254],

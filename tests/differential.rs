@@ -12,7 +12,7 @@ use codomyrmex_keys::{
     ErrorKind, HashAlg, HmacStream, MAX_DIGEST_LEN, hkdf_derive, hkdf_expand, hkdf_extract, hmac,
     hmac_verify,
 };
-use common::c_hmac;
+use common::ffi::c_hmac;
 use proptest::prelude::*;
 
 const CASES: u32 = 256;

@@ -1,21 +1,19 @@
 //! The key store through the safe API, on fresh temporary directories:
-//! round trips, permissions, refusal of unsafe files, key-id validation,
-//! atomicity under concurrency and the default directory.
+//! round trips, unusable key files, key lengths and key-id validation, one
+//! manager shared by threads. Permissions, atomicity, listing and the
+//! default directory are in the other `key_store_*` tests.
 
 mod common;
 
 use codomyrmex_keys::{
-    ErrorKind, HashAlg, KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, default_key_dir, hkdf_derive,
-    hmac, validate_key_id,
+    ErrorKind, HashAlg, KeyManager, MAX_KEY_ID_LEN, MAX_KEY_LEN, hkdf_derive, hmac, validate_key_id,
 };
-use common::{Entry, child_scenario, run_in_child, snapshot};
-use std::ffi::CString;
-use std::fs::Permissions;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, mpsc};
+use common::fs::{mkfifo, write_file as write_raw};
+use common::snapshot;
+use common::store::{Bounded, fresh, kind, rotate_bounded};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 // KeyManager may be shared between threads.
@@ -23,49 +21,6 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<KeyManager>();
 };
-
-/// A key manager on `<fresh temp dir>/keys`; the temp dir is returned too
-/// so that it lives as long as the test needs it.
-fn fresh() -> (tempfile::TempDir, PathBuf, KeyManager) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("keys");
-    let km = KeyManager::open(&dir).unwrap();
-    (tmp, dir, km)
-}
-
-fn mode_of(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, Permissions::from_mode(mode)).unwrap();
-}
-
-/// Writes a key file by hand, as another program (or an attacker) might.
-fn write_raw(path: &Path, content: &[u8], mode: u32) {
-    std::fs::write(path, content).unwrap();
-    set_mode(path, mode);
-}
-
-fn kind<T: std::fmt::Debug>(result: codomyrmex_keys::Result<T>) -> ErrorKind {
-    result.expect_err("expected an error").kind()
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn mkfifo(path: &Path) {
-    let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    let ret = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
-    assert_eq!(ret, 0, "mkfifo: {}", std::io::Error::last_os_error());
-}
 
 /// Runs `body` on another thread and fails (instead of hanging) if it does
 /// not finish within a generous bound.
@@ -85,9 +40,9 @@ fn without_hanging<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static)
 fn every_operation_round_trips() {
     let (_tmp, dir, km) = fresh();
     assert_eq!(
-        km.dir(),
+        km.location().path(),
         std::fs::canonicalize(&dir).unwrap(),
-        "dir() is the resolved path"
+        "location() is the resolved path"
     );
     assert_eq!(km.list().unwrap(), Vec::<String>::new());
     assert!(!km.exists("alpha").unwrap());
@@ -131,38 +86,39 @@ fn every_operation_round_trips() {
     assert_eq!(km.get("alpha").unwrap().as_bytes(), b"third");
     assert!(km.rotate("epsilon", b"new").unwrap().is_none());
     assert_eq!(km.get("epsilon").unwrap().as_bytes(), b"new");
-    let err = km.rotate_bounded("alpha", b"fourth", 4).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BufferTooSmall { needed: 5 });
+    let err = rotate_bounded(&km, "alpha", b"fourth", 4).unwrap_err();
+    assert!(matches!(err, Bounded::TooLong { needed: 5 }), "{err:?}");
     assert_eq!(km.get("alpha").unwrap().as_bytes(), b"third");
 
     // hmac / hmac_verify / derive with the stored key
+    let alpha = km.key("alpha").unwrap();
+    let missing = km.key("missing").unwrap();
     for alg in HashAlg::ALL {
-        let mac = km.hmac("alpha", alg, b"message").unwrap();
+        let mac = alpha.hmac(alg, b"message").unwrap();
         assert_eq!(mac, hmac(alg, b"third", b"message"));
-        km.hmac_verify("alpha", alg, b"message", mac.as_bytes())
-            .unwrap();
+        alpha.hmac_verify(alg, b"message", mac.as_bytes()).unwrap();
         assert_eq!(
-            kind(km.hmac_verify("alpha", alg, b"message!", mac.as_bytes())),
+            kind(alpha.hmac_verify(alg, b"message!", mac.as_bytes())),
             ErrorKind::VerifyFailed
         );
         assert_eq!(
-            kind(km.hmac_verify("alpha", alg, b"message", &mac.as_bytes()[..16])),
+            kind(alpha.hmac_verify(alg, b"message", &mac.as_bytes()[..16])),
             ErrorKind::VerifyFailed
         );
         let mut okm = [0u8; 100];
-        km.derive("alpha", alg, b"salt", b"info", &mut okm).unwrap();
+        alpha.derive(alg, b"salt", b"info", &mut okm).unwrap();
         let mut expected = [0u8; 100];
         hkdf_derive(alg, b"third", b"salt", b"info", &mut expected).unwrap();
         assert_eq!(okm, expected);
         let mut empty = [0u8; 0];
         assert_eq!(
-            kind(km.derive("alpha", alg, b"", b"", &mut empty)),
+            kind(alpha.derive(alg, b"", b"", &mut empty)),
             ErrorKind::InvalidArgument
         );
-        assert_eq!(kind(km.hmac("missing", alg, b"m")), ErrorKind::NotFound);
+        assert_eq!(kind(missing.hmac(alg, b"m")), ErrorKind::NotFound);
         let mut untouched = [7u8; 16];
         assert_eq!(
-            kind(km.derive("missing", alg, b"", b"", &mut untouched)),
+            kind(missing.derive(alg, b"", b"", &mut untouched)),
             ErrorKind::NotFound
         );
         assert_eq!(untouched, [7u8; 16]);
@@ -215,322 +171,6 @@ fn stale_temporary_file_is_replaced_and_removed() {
 }
 
 // ---------------------------------------------------------------------------
-// Permissions.
-
-#[test]
-fn umask_zero_still_gives_private_files_and_dir() {
-    if child_scenario().as_deref() == Some("umask0") {
-        // SAFETY: umask has no preconditions; this process runs only this test.
-        unsafe { libc::umask(0) };
-        // SAFETY: as above; reads back the value just set.
-        assert_eq!(unsafe { libc::umask(0) }, 0);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("p/q/keys");
-        let km = KeyManager::open(&dir).unwrap();
-        for created in ["p", "p/q", "p/q/keys"] {
-            assert_eq!(mode_of(&tmp.path().join(created)), 0o700, "{created}");
-        }
-        km.store("stored", b"s").unwrap();
-        km.store("stored", b"s2").unwrap();
-        km.create("created", b"c").unwrap();
-        km.generate("generated", 16).unwrap();
-        km.rotate("rotated", b"r").unwrap();
-        km.rotate("rotated", b"r2").unwrap();
-        let entries = snapshot(&dir);
-        let mut keys = 0;
-        for (name, entry) in &entries {
-            if let Entry::Dir { mode, .. } = entry {
-                assert!(
-                    name.starts_with(".versions"),
-                    "unexpected directory {name:?}"
-                );
-                assert_eq!(*mode, 0o700, "{name:?}");
-                continue;
-            }
-            let Entry::File { mode, .. } = entry else {
-                panic!("unexpected entry {name:?}: {entry:?}");
-            };
-            assert_eq!(mode & 0o077, 0, "{name:?} is private (mode {mode:o})");
-            if name.extension().is_some_and(|e| e == "key") {
-                assert_eq!(*mode, 0o600, "{name:?}");
-                keys += 1;
-            }
-        }
-        assert_eq!(keys, 4);
-        // Reopening the existing directory works and keeps it private.
-        let again = KeyManager::open(&dir).unwrap();
-        assert_eq!(again.list().unwrap().len(), 4);
-        assert_eq!(mode_of(&dir), 0o700);
-        return;
-    }
-    run_in_child(
-        "umask_zero_still_gives_private_files_and_dir",
-        "umask0",
-        &[],
-    );
-}
-
-#[test]
-fn restrictive_umask_still_gives_private_key_files() {
-    if child_scenario().as_deref() == Some("umask277") {
-        // SAFETY: umask has no preconditions; this process runs only this test.
-        unsafe { libc::umask(0o277) };
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("keys");
-        let km = KeyManager::open(&dir).unwrap();
-        assert_eq!(mode_of(&dir), 0o700);
-        km.store("k", b"v").unwrap();
-        km.create("c", b"c").unwrap();
-        km.generate("g", 8).unwrap();
-        for id in ["k", "c", "g"] {
-            assert_eq!(mode_of(&dir.join(format!("{id}.key"))), 0o600, "{id}");
-        }
-        return;
-    }
-    run_in_child(
-        "restrictive_umask_still_gives_private_key_files",
-        "umask277",
-        &[],
-    );
-}
-
-#[test]
-fn missing_parents_are_created_0700_whatever_the_umask() {
-    if child_scenario().as_deref() == Some("parents") {
-        // SAFETY: umask has no preconditions; this process runs only this test.
-        unsafe { libc::umask(0o277) };
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("p/q/keys");
-        KeyManager::open(&dir).unwrap();
-        for created in ["p", "p/q", "p/q/keys"] {
-            let mode = mode_of(&tmp.path().join(created));
-            assert_eq!(mode, 0o700, "{created} has mode {mode:o}");
-        }
-        return;
-    }
-    run_in_child(
-        "missing_parents_are_created_0700_whatever_the_umask",
-        "parents",
-        &[],
-    );
-}
-
-#[test]
-fn writes_keep_working_for_a_non_root_user_under_a_restrictive_umask() {
-    if child_scenario().as_deref() == Some("nonroot") {
-        let dir = PathBuf::from(std::env::var_os(EXPECTED_DIR_ENV).unwrap());
-        if is_root() {
-            // SAFETY: plain system calls; this process runs only this test.
-            unsafe {
-                assert_eq!(libc::setgid(65534), 0);
-                assert_eq!(libc::setuid(65534), 0);
-            }
-        }
-        // SAFETY: umask has no preconditions.
-        unsafe { libc::umask(0o277) };
-        let km = KeyManager::open(&dir).unwrap();
-        km.store("first", b"1").unwrap();
-        km.store("second", b"2")
-            .unwrap_or_else(|e| panic!("second write: {e}"));
-        assert_eq!(km.get("second").unwrap().as_bytes(), b"2");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("keys");
-    std::fs::create_dir(&dir).unwrap();
-    set_mode(&dir, 0o700);
-    if is_root() {
-        // The unprivileged child must be able to reach and own the directory.
-        set_mode(tmp.path(), 0o755);
-        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
-    }
-    run_in_child(
-        "writes_keep_working_for_a_non_root_user_under_a_restrictive_umask",
-        "nonroot",
-        &[(EXPECTED_DIR_ENV, Some(&dir))],
-    );
-}
-
-#[test]
-fn symlinked_key_file_is_refused() {
-    let (tmp, dir, km) = fresh();
-    let target = tmp.path().join("elsewhere");
-    write_raw(&target, b"attacker controlled", 0o600);
-    std::os::unix::fs::symlink(&target, dir.join("x.key")).unwrap();
-    assert_eq!(kind(km.get("x")), ErrorKind::InsecurePermissions);
-    assert_eq!(kind(km.exists("x")), ErrorKind::InsecurePermissions);
-    assert_eq!(
-        kind(km.hmac("x", HashAlg::Sha256, b"m")),
-        ErrorKind::InsecurePermissions
-    );
-    assert_eq!(kind(km.rotate("x", b"new")), ErrorKind::InsecurePermissions);
-    assert!(km.list().unwrap().is_empty(), "a symlink is not listed");
-    // A store would keep the previous version, which cannot be read: it is
-    // refused, and nothing is written through the link.
-    assert_eq!(kind(km.store("x", b"mine")), ErrorKind::InsecurePermissions);
-    assert_eq!(std::fs::read(&target).unwrap(), b"attacker controlled");
-    // Deleting removes the link itself, never its target; then a new key
-    // can be stored.
-    km.delete("x").unwrap();
-    assert!(target.exists());
-    km.store("x", b"mine").unwrap();
-    assert_eq!(std::fs::read(&target).unwrap(), b"attacker controlled");
-    assert!(
-        std::fs::symlink_metadata(dir.join("x.key"))
-            .unwrap()
-            .is_file()
-    );
-    assert_eq!(km.get("x").unwrap().as_bytes(), b"mine");
-}
-
-#[test]
-fn open_refuses_unusable_paths() {
-    let tmp = tempfile::tempdir().unwrap();
-    assert_eq!(kind(KeyManager::open("")), ErrorKind::InvalidArgument);
-    assert_eq!(
-        kind(KeyManager::open(tmp.path().join("a\0b"))),
-        ErrorKind::InvalidArgument
-    );
-    let file = tmp.path().join("file");
-    write_raw(&file, b"x", 0o600);
-    let err = KeyManager::open(&file).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Io);
-    assert!(err.message().contains("ENOTDIR"), "{}", err.message());
-    assert!(
-        err.message().contains(file.to_str().unwrap()),
-        "{}",
-        err.message()
-    );
-    assert_eq!(
-        kind(KeyManager::open(file.join("below"))),
-        ErrorKind::Io,
-        "a regular file as a parent"
-    );
-    assert_eq!(snapshot(tmp.path()).len(), 1, "nothing was created");
-}
-
-#[test]
-fn symlinked_key_dir_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let real = tmp.path().join("real");
-    KeyManager::open(&real).unwrap().store("k", b"v").unwrap();
-    let link = tmp.path().join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
-    assert_eq!(
-        kind(KeyManager::open(&link)),
-        ErrorKind::InsecurePermissions
-    );
-    // A dangling link is refused too, and nothing is created behind it.
-    let dangling = tmp.path().join("dangling");
-    std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
-    assert_eq!(
-        kind(KeyManager::open(&dangling)),
-        ErrorKind::InsecurePermissions
-    );
-    assert!(!tmp.path().join("nowhere").exists());
-}
-
-#[test]
-fn group_or_world_writable_dir_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    for mode in [0o777, 0o1777, 0o770, 0o775, 0o720, 0o702, 0o722] {
-        let dir = tmp.path().join(format!("d{mode:o}"));
-        std::fs::create_dir(&dir).unwrap();
-        set_mode(&dir, mode);
-        let err = KeyManager::open(&dir).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InsecurePermissions, "mode {mode:o}");
-        assert!(
-            err.message().contains(&format!("d{mode:o}")),
-            "{}",
-            err.message()
-        );
-        assert_eq!(mode_of(&dir), mode, "the library did not change the mode");
-    }
-    // Readable by others but writable only by the owner is acceptable.
-    for mode in [0o700, 0o750, 0o755] {
-        let dir = tmp.path().join(format!("ok{mode:o}"));
-        std::fs::create_dir(&dir).unwrap();
-        set_mode(&dir, mode);
-        KeyManager::open(&dir)
-            .unwrap_or_else(|e| panic!("mode {mode:o}: {e}"))
-            .store("k", b"v")
-            .unwrap();
-    }
-}
-
-#[test]
-fn dir_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: changing a directory's owner needs root");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("foreign");
-    std::fs::create_dir(&dir).unwrap();
-    set_mode(&dir, 0o700);
-    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
-    assert_eq!(kind(KeyManager::open(&dir)), ErrorKind::InsecurePermissions);
-}
-
-#[test]
-fn key_file_accessible_by_others_is_refused() {
-    let (_tmp, dir, km) = fresh();
-    km.store("k", b"secret").unwrap();
-    let path = dir.join("k.key");
-    for mode in [
-        0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o666, 0o610, 0o601,
-    ] {
-        set_mode(&path, mode);
-        assert_eq!(
-            kind(km.get("k")),
-            ErrorKind::InsecurePermissions,
-            "mode {mode:o}"
-        );
-        assert_eq!(
-            kind(km.hmac("k", HashAlg::Sha512, b"m")),
-            ErrorKind::InsecurePermissions,
-            "mode {mode:o}"
-        );
-        let mut okm = [0u8; 8];
-        assert_eq!(
-            kind(km.derive("k", HashAlg::Sha256, b"", b"", &mut okm)),
-            ErrorKind::InsecurePermissions
-        );
-    }
-    for mode in [0o600, 0o400] {
-        set_mode(&path, mode);
-        assert_eq!(km.get("k").unwrap().as_bytes(), b"secret", "mode {mode:o}");
-    }
-}
-
-#[test]
-fn key_file_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: changing a file's owner needs root");
-        return;
-    }
-    let (_tmp, dir, km) = fresh();
-    km.store("k", b"secret").unwrap();
-    std::os::unix::fs::chown(dir.join("k.key"), Some(65534), Some(65534)).unwrap();
-    let err = km.get("k").unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InsecurePermissions);
-    assert!(err.message().contains("65534"), "{}", err.message());
-    assert!(!err.message().contains("secret"));
-    assert_eq!(
-        kind(km.hmac_verify("k", HashAlg::Sha256, b"m", &[0; 32])),
-        ErrorKind::InsecurePermissions
-    );
-}
-
-#[test]
-fn hard_linked_key_file_is_refused() {
-    let (tmp, dir, km) = fresh();
-    km.store("k", b"secret").unwrap();
-    std::fs::hard_link(dir.join("k.key"), tmp.path().join("copy")).unwrap();
-    assert_eq!(kind(km.get("k")), ErrorKind::InsecurePermissions);
-}
-
-// ---------------------------------------------------------------------------
 // Unusable key files.
 
 #[test]
@@ -543,7 +183,7 @@ fn fifo_key_file_is_corrupt_without_hanging() {
         (
             kind(shared.get("x")),
             kind(shared.exists("x")),
-            kind(shared.hmac("x", HashAlg::Sha256, b"m")),
+            kind(shared.key("x").unwrap().hmac(HashAlg::Sha256, b"m")),
             kind(shared.rotate("x", b"new")),
             shared.list().unwrap(),
         )
@@ -597,7 +237,7 @@ fn empty_and_oversized_key_files_are_corrupt() {
     write_raw(&dir.join("empty.key"), b"", 0o600);
     assert_eq!(kind(km.get("empty")), ErrorKind::Corrupt);
     assert_eq!(
-        kind(km.hmac("empty", HashAlg::Sha256, b"m")),
+        kind(km.key("empty").unwrap().hmac(HashAlg::Sha256, b"m")),
         ErrorKind::Corrupt
     );
 
@@ -653,6 +293,35 @@ fn key_lengths_out_of_range_are_refused() {
 // Key ids.
 
 #[test]
+fn the_key_id_is_checked_before_the_other_arguments() {
+    let (tmp, _dir, km) = fresh();
+    let before = snapshot(tmp.path());
+    let too_long = vec![1u8; MAX_KEY_LEN + 1];
+    for id in ["", "../x", ".hidden"] {
+        let mut empty = [0u8; 0];
+        let results = [
+            ("store", km.store(id, b"")),
+            ("store, too long", km.store(id, &too_long)),
+            ("create", km.create(id, b"")),
+            ("rotate", km.rotate(id, b"").map(drop)),
+            ("generate", km.generate(id, 0)),
+            ("generate, too long", km.generate(id, MAX_KEY_LEN + 1)),
+            ("stage", km.stage(id, b"").map(drop)),
+            ("stage_generate", km.stage_generate(id, 0).map(drop)),
+            (
+                "derive",
+                km.key(id)
+                    .and_then(|k| k.derive(HashAlg::Sha256, b"", b"", &mut empty)),
+            ),
+        ];
+        for (what, result) in results {
+            assert_eq!(kind(result), ErrorKind::InvalidKeyId, "{what}({id:?})");
+        }
+    }
+    assert_eq!(snapshot(tmp.path()), before);
+}
+
+#[test]
 fn bad_key_ids_are_refused_and_create_nothing() {
     let (tmp, _dir, km) = fresh();
     km.store("victim", b"original").unwrap();
@@ -699,10 +368,16 @@ fn bad_key_ids_are_refused_and_create_nothing() {
             km.exists(id).map(drop),
             km.delete(id),
             km.rotate(id, b"value").map(drop),
-            km.rotate_bounded(id, b"value", 0).map(drop),
-            km.hmac(id, HashAlg::Sha256, b"m").map(drop),
-            km.hmac_verify(id, HashAlg::Sha256, b"m", &[0; 32]),
-            km.derive(id, HashAlg::Sha256, b"", b"", &mut okm),
+            rotate_bounded(&km, id, b"value", 0)
+                .map(drop)
+                .map_err(Bounded::into_store_error),
+            km.key(id)
+                .and_then(|k| k.hmac(HashAlg::Sha256, b"m"))
+                .map(drop),
+            km.key(id)
+                .and_then(|k| k.hmac_verify(HashAlg::Sha256, b"m", &[0; 32])),
+            km.key(id)
+                .and_then(|k| k.derive(HashAlg::Sha256, b"", b"", &mut okm)),
         ];
         for (i, result) in results.into_iter().enumerate() {
             let err = result.expect_err(&format!("id \"{shown}\" call #{i} succeeded"));
@@ -739,435 +414,6 @@ fn bad_key_ids_are_refused_and_create_nothing() {
         assert_eq!(validate_key_id(good.as_bytes()).unwrap(), good);
         km.store(good, b"ok").unwrap();
         assert_eq!(km.get(good).unwrap().as_bytes(), b"ok", "{good}");
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Concurrency and atomicity.
-
-#[test]
-fn concurrent_create_has_exactly_one_winner() {
-    let (_tmp, _dir, km) = fresh();
-    let threads = 6;
-    for round in 0..10 {
-        let id = format!("race{round}");
-        let barrier = Barrier::new(threads);
-        let winners: Vec<usize> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (km, barrier, id) = (&km, &barrier, &id);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        let value = format!("value from thread {t}");
-                        match km.create(id, value.as_bytes()) {
-                            Ok(()) => Some(t),
-                            Err(e) => {
-                                assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
-                                None
-                            }
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().unwrap())
-                .collect()
-        });
-        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-        let stored = km.get(&id).unwrap();
-        assert_eq!(
-            stored.as_bytes(),
-            format!("value from thread {}", winners[0]).as_bytes()
-        );
-    }
-
-    // The same for generate.
-    let barrier = Barrier::new(threads);
-    let ok = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                barrier.wait();
-                match km.generate("generated", 32) {
-                    Ok(()) => {
-                        ok.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(e) => assert_eq!(e.kind(), ErrorKind::AlreadyExists),
-                }
-            });
-        }
-    });
-    assert_eq!(ok.load(Ordering::SeqCst), 1);
-}
-
-/// What each reader of [`hammer`] observed.
-struct ReaderLog {
-    reads: usize,
-    errors: Vec<codomyrmex_keys::Error>,
-    last: Option<Vec<u8>>,
-}
-
-/// Two reader threads call `get` in a loop while this thread stores two
-/// alternating 64 KiB values `writes` times, then stores the first value
-/// once more. Every
-/// successful read must be one of the two complete values; anything else
-/// (a mix, a prefix, an empty key) fails at once.
-fn hammer(km: &KeyManager, writes: usize) -> Vec<ReaderLog> {
-    let a = vec![0xAAu8; 64 * 1024];
-    let b = vec![0x55u8; 64 * 1024];
-    km.store("big", &a).unwrap();
-    let done = AtomicBool::new(false);
-    let barrier = Barrier::new(3);
-    std::thread::scope(|scope| {
-        let readers: Vec<_> = (0..2)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    let mut log = ReaderLog {
-                        reads: 0,
-                        errors: Vec::new(),
-                        last: None,
-                    };
-                    loop {
-                        // Read the flag first, so one read always follows
-                        // the last write.
-                        let finished = done.load(Ordering::SeqCst);
-                        match km.get("big") {
-                            Ok(key) => {
-                                assert!(
-                                    key.as_bytes() == a.as_slice() || key.as_bytes() == b.as_slice(),
-                                    "a mixed or partial key: {} bytes, first byte {:#x}, differs at {:?}",
-                                    key.len(),
-                                    key.first().copied().unwrap_or(0),
-                                    key.iter().position(|&x| x != key[0])
-                                );
-                                log.last = Some(key.to_vec());
-                            }
-                            Err(e) => {
-                                log.errors.push(e);
-                                log.last = None;
-                            }
-                        }
-                        log.reads += 1;
-                        if finished {
-                            return log;
-                        }
-                    }
-                })
-            })
-            .collect();
-        barrier.wait();
-        for i in 0..writes {
-            km.store("big", if i % 2 == 0 { &b } else { &a }).unwrap();
-        }
-        km.store("big", &a).unwrap();
-        done.store(true, Ordering::SeqCst);
-        readers.into_iter().map(|r| r.join().unwrap()).collect()
-    })
-}
-
-#[test]
-fn readers_never_see_a_partial_key_or_fail() {
-    let (_tmp, _dir, km) = fresh();
-    let logs = hammer(&km, 300);
-    for log in &logs {
-        assert!(log.reads >= 1);
-        let messages: Vec<&str> = log.errors.iter().map(|e| e.message()).collect();
-        assert!(
-            messages.is_empty(),
-            "{} of {} reads failed, e.g. {:?}",
-            messages.len(),
-            log.reads,
-            messages.first()
-        );
-        assert_eq!(
-            log.last.as_deref(),
-            Some(&[0xAAu8; 64 * 1024][..]),
-            "the read after the last write sees it"
-        );
-    }
-    assert_eq!(km.get("big").unwrap().as_bytes(), &[0xAAu8; 64 * 1024][..]);
-}
-
-fn check_chain(start: &[u8], pairs: &[(Vec<u8>, Vec<u8>)], last: &[u8]) {
-    let mut next = std::collections::HashMap::new();
-    for (old, new) in pairs {
-        assert!(
-            next.insert(old.clone(), new.clone()).is_none(),
-            "two rotations returned the same previous key {:?}",
-            String::from_utf8_lossy(old)
-        );
-    }
-    let mut current = start.to_vec();
-    let mut steps = 0;
-    while let Some(new) = next.get(&current) {
-        current = new.clone();
-        steps += 1;
-    }
-    assert_eq!(steps, pairs.len(), "no rotation was lost");
-    assert_eq!(current, last, "the chain ends at the stored key");
-}
-
-#[test]
-fn concurrent_rotations_form_one_chain() {
-    let (_tmp, _dir, km) = fresh();
-    km.store("chain", b"start").unwrap();
-    let threads = 4;
-    let per_thread = 15;
-    let barrier = Barrier::new(threads);
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (km, barrier) = (&km, &barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    (0..per_thread)
-                        .map(|i| {
-                            let new = format!("t{t}-{i}").into_bytes();
-                            let old = km.rotate("chain", &new).unwrap().expect("a previous key");
-                            (old.to_vec(), new)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    assert_eq!(pairs.len(), threads * per_thread);
-    check_chain(b"start", &pairs, km.get("chain").unwrap().as_bytes());
-}
-
-const ROTATIONS_PER_PROCESS: usize = 20;
-
-#[test]
-fn rotations_from_several_processes_form_one_chain() {
-    let name = "rotations_from_several_processes_form_one_chain";
-    if let Some(scenario) = child_scenario() {
-        let tag = scenario
-            .strip_prefix("rotator-")
-            .expect("a rotator scenario");
-        let dir = PathBuf::from(std::env::var_os(EXPECTED_DIR_ENV).unwrap());
-        let km = KeyManager::open(&dir).unwrap();
-        for i in 0..ROTATIONS_PER_PROCESS {
-            let new = format!("{tag}-{i}");
-            let old = km
-                .rotate("chain", new.as_bytes())
-                .unwrap()
-                .expect("a previous key");
-            println!("ROTATED {} {new}", String::from_utf8(old.to_vec()).unwrap());
-        }
-        return;
-    }
-    let (_tmp, dir, km) = fresh();
-    km.store("chain", b"start").unwrap();
-    let children: Vec<_> = (0..3)
-        .map(|p| {
-            let scenario = format!("rotator-p{p}");
-            let child = common::child_command(name, &scenario)
-                .env(EXPECTED_DIR_ENV, &dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            (scenario, child)
-        })
-        .collect();
-    let mut pairs = Vec::new();
-    for (scenario, child) in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = common::check_child(name, &scenario, &output);
-        // The harness may print its own text before the first line.
-        for line in stdout.lines().filter_map(|l| l.split_once("ROTATED ")) {
-            let (old, new) = line.1.split_once(' ').unwrap();
-            pairs.push((old.as_bytes().to_vec(), new.as_bytes().to_vec()));
-        }
-    }
-    assert_eq!(pairs.len(), 3 * ROTATIONS_PER_PROCESS);
-    check_chain(b"start", &pairs, km.get("chain").unwrap().as_bytes());
-}
-
-#[test]
-fn renamed_directory_keeps_working_through_the_open_handle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let original = tmp.path().join("keys");
-    let moved = tmp.path().join("moved");
-    let km = KeyManager::open(&original).unwrap();
-    km.store("before", b"1").unwrap();
-    std::fs::rename(&original, &moved).unwrap();
-    // Someone puts a different directory at the old path.
-    std::fs::create_dir(&original).unwrap();
-    set_mode(&original, 0o700);
-
-    km.store("after", b"2").unwrap();
-    km.generate("generated", 8).unwrap();
-    assert_eq!(km.get("before").unwrap().as_bytes(), b"1");
-    assert_eq!(km.get("after").unwrap().as_bytes(), b"2");
-    assert_eq!(km.list().unwrap(), ["after", "before", "generated"]);
-    assert_eq!(km.rotate("before", b"3").unwrap().unwrap().as_bytes(), b"1");
-    km.delete("generated").unwrap();
-
-    assert_eq!(std::fs::read(moved.join("after.key")).unwrap(), b"2");
-    assert_eq!(std::fs::read(moved.join("before.key")).unwrap(), b"3");
-    assert!(!moved.join("generated.key").exists());
-    assert!(
-        std::fs::read_dir(&original).unwrap().next().is_none(),
-        "nothing was written at the old path"
-    );
-}
-
-// ---------------------------------------------------------------------------
-// Listing.
-
-#[test]
-fn list_reads_large_directories_completely() {
-    let (_tmp, dir, km) = fresh();
-    // Far more directory entries than one getdents buffer holds.
-    let mut ids: Vec<String> = (0..1500)
-        .map(|i| format!("{:0>100}-{}", i * 7919 % 1500, "x"))
-        .collect();
-    for id in &ids {
-        write_raw(&dir.join(format!("{id}.key")), b"k", 0o600);
-    }
-    write_raw(&dir.join("noise.txt"), b"n", 0o600);
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 1500);
-    assert_eq!(km.list().unwrap(), ids);
-}
-
-#[test]
-fn list_ignores_everything_but_key_files() {
-    let (tmp, dir, km) = fresh();
-    km.store("good", b"g").unwrap();
-    km.store("also-good", b"a").unwrap();
-    write_raw(&dir.join(".x.key.tmp"), b"temp", 0o600);
-    write_raw(&dir.join(".good.key.tmp"), b"temp", 0o600);
-    write_raw(&dir.join("x.txt"), b"text", 0o600);
-    write_raw(&dir.join(".key"), b"no id", 0o600);
-    write_raw(&dir.join("a b.key"), b"space", 0o600);
-    write_raw(&dir.join(".hidden.key"), b"hidden", 0o600);
-    write_raw(&dir.join("x.KEY"), b"case", 0o600);
-    write_raw(&dir.join("x.key.bak"), b"backup", 0o600);
-    write_raw(
-        &dir.join(format!("{}.key", "k".repeat(129))),
-        b"long",
-        0o600,
-    );
-    std::fs::write(dir.join("caf\u{e9}.key"), b"utf8").unwrap();
-    std::os::unix::fs::symlink(dir.join("good.key"), dir.join("s.key")).unwrap();
-    std::os::unix::fs::symlink(tmp.path().join("nowhere"), dir.join("dangling.key")).unwrap();
-    std::fs::create_dir(dir.join("d.key")).unwrap();
-    mkfifo(&dir.join("f.key"));
-    assert!(dir.join(".lock").exists(), "writers created the lock file");
-    assert_eq!(km.list().unwrap(), ["also-good", "good"]);
-}
-
-// ---------------------------------------------------------------------------
-// The default directory.
-
-const EXPECTED_DIR_ENV: &str = "CODOMYRMEX_KEYS_TEST_EXPECTED_DIR";
-
-#[test]
-fn default_key_dir_honours_tmpdir_temp_and_tmp() {
-    if let Some(scenario) = child_scenario() {
-        let expected = PathBuf::from(std::env::var_os(EXPECTED_DIR_ENV).unwrap());
-        assert_eq!(default_key_dir(), expected, "scenario {scenario}");
-        if scenario != "none" {
-            let km = KeyManager::open_default().unwrap();
-            assert_eq!(km.dir(), std::fs::canonicalize(&expected).unwrap());
-            assert_eq!(mode_of(&expected), 0o700);
-            km.store("k", b"v").unwrap();
-            assert!(expected.join("k.key").is_file());
-
-            // The C function opens the same directory for a NULL key_dir.
-            use codomyrmex_keys::ffi::key_manager::{
-                codomyrmex_key_manager_dir, codomyrmex_key_manager_free,
-                codomyrmex_key_manager_open,
-            };
-            use codomyrmex_keys::ffi::status::codomyrmex_status::CODOMYRMEX_OK;
-            let mut handle = std::ptr::null_mut();
-            let mut buf = [0u8; 4096];
-            let mut len = 0usize;
-            // SAFETY: NULL key_dir is allowed; the handle is freed once.
-            unsafe {
-                assert_eq!(
-                    codomyrmex_key_manager_open(std::ptr::null(), &mut handle),
-                    CODOMYRMEX_OK
-                );
-                assert_eq!(
-                    codomyrmex_key_manager_dir(
-                        handle,
-                        buf.as_mut_ptr().cast(),
-                        buf.len(),
-                        &mut len
-                    ),
-                    CODOMYRMEX_OK
-                );
-                codomyrmex_key_manager_free(handle);
-            }
-            assert_eq!(&buf[..len - 1], km.dir().as_os_str().as_bytes());
-        }
-        return;
-    }
-
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    let (t, e, m) = (root.join("tmpdir"), root.join("temp"), root.join("tmp"));
-    let name = "default_key_dir_honours_tmpdir_temp_and_tmp";
-    let expect = |dir: &Path| dir.join("codomyrmex_keys");
-
-    let expected = expect(&t);
-    run_in_child(
-        name,
-        "tmpdir",
-        &[
-            ("TMPDIR", Some(&t)),
-            ("TEMP", Some(&e)),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = expect(&e);
-    run_in_child(
-        name,
-        "temp",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", Some(&e)),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = expect(&m);
-    run_in_child(
-        name,
-        "tmp",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", None),
-            ("TMP", Some(&m)),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    let expected = PathBuf::from("/tmp/codomyrmex_keys");
-    run_in_child(
-        name,
-        "none",
-        &[
-            ("TMPDIR", None),
-            ("TEMP", None),
-            ("TMP", None),
-            (EXPECTED_DIR_ENV, Some(&expected)),
-        ],
-    );
-    // Each child created its directory (with missing parents) as 0700.
-    for dir in [&t, &e, &m] {
-        assert_eq!(mode_of(&expect(dir)), 0o700, "{}", dir.display());
-        assert!(expect(dir).join("k.key").is_file());
     }
 }
 

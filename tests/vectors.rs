@@ -16,7 +16,8 @@ use codomyrmex_keys::{
     ErrorKind, HashAlg, HmacStream, MAX_DIGEST_LEN, hkdf_derive, hkdf_expand, hkdf_extract, hmac,
     hmac_verify,
 };
-use common::{c_hmac, hex, to_hex};
+use common::ffi::c_hmac;
+use common::{hex, to_hex};
 use serde_json::Value;
 use std::path::Path;
 use std::ptr;

@@ -1,7 +1,19 @@
-//! Helpers shared by the integration tests: hex decoding, directory
-//! snapshots and re-running one test in a child process.
+//! Helpers shared by the integration tests: hex, directory snapshots,
+//! re-running one test in a child process, seeded randomness and
+//! self-describing key values here; calling the C API (`ffi`), files and
+//! modes (`fs`), version records (`records`), the safe key-store API
+//! (`store`) and running as another user (`users`) in submodules.
 
 #![allow(dead_code)]
+
+pub mod ffi;
+pub mod fs;
+pub mod hostile;
+pub mod inspector;
+pub mod records;
+pub mod store;
+pub mod team;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -30,30 +42,6 @@ pub fn hex(text: &str) -> Vec<u8> {
         .chunks_exact(2)
         .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
         .collect()
-}
-
-/// An HMAC computed through the C one-shot function, `alg` given as its C
-/// value; the call must succeed.
-pub fn c_hmac(alg: u32, key: &[u8], data: &[u8]) -> Vec<u8> {
-    use codomyrmex_keys::ffi::hmac::codomyrmex_hmac_compute;
-    use codomyrmex_keys::ffi::status::codomyrmex_status;
-    let mut out = [0u8; codomyrmex_keys::MAX_DIGEST_LEN];
-    let mut len = 0usize;
-    // SAFETY: every pointer is valid for the length passed with it.
-    let status = unsafe {
-        codomyrmex_hmac_compute(
-            alg,
-            key.as_ptr(),
-            key.len(),
-            data.as_ptr(),
-            data.len(),
-            out.as_mut_ptr(),
-            out.len(),
-            &mut len,
-        )
-    };
-    assert_eq!(status, codomyrmex_status::CODOMYRMEX_OK);
-    out[..len].to_vec()
 }
 
 /// Lowercase hex of `bytes`, for readable assertion messages.
@@ -183,10 +171,12 @@ pub fn run_in_child(test_name: &str, scenario: &str, env: &[(&str, Option<&Path>
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -245,6 +235,7 @@ pub fn long_run() -> bool {
     std::env::var("CODOMYRMEX_LONG").is_ok_and(|v| v == "1")
 }
 
+/// Whether this process runs as root (which ignores file modes).
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -354,5 +345,35 @@ pub fn wait_with_deadline(
             panic!("{what}: still running after {limit:?}; killed");
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The message of a caught panic (its payload as text).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// The process id of a process that has ended (a child started and waited
+/// for): no process has it, until the kernel hands the number out again.
+pub fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("`true` runs");
+    let pid = child.id();
+    assert!(child.wait().expect("`true` ends").success());
+    pid
+}
+
+/// Sets its flag when dropped, also when a panic unwinds: threads waiting
+/// for the flag then stop, and the test fails instead of hanging.
+pub struct SetOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
