@@ -105,8 +105,13 @@ fn half_created_scenario(what: &str) {
         "versions" => (dir.clone(), ".versions", true),
         // The same for `.versions/k`, after `.versions` was made.
         "versions-id" => {
-            std::fs::create_dir(dir.join(".versions")).unwrap();
-            std::fs::set_permissions(dir.join(".versions"), Permissions::from_mode(0o700)).unwrap();
+            // The open made `.versions`, mode 0700, and it is still empty.
+            assert!(
+                std::fs::read_dir(dir.join(".versions"))
+                    .unwrap()
+                    .next()
+                    .is_none()
+            );
             (dir.join(".versions"), "k", true)
         }
         other => panic!("unknown scenario {other}"),
@@ -205,9 +210,8 @@ fn empty_version_dirs_left_with_the_umask_mode_block_no_write() {
         let km = KeyManager::open(&dir).unwrap();
         km.store("k", b"version one").unwrap();
         km.store("j", b"version one").unwrap();
-        // Killed in the first rotation of "k", once after making
-        // `.versions`, then (another key) after making `.versions/j`.
-        std::fs::create_dir(dir.join(".versions")).unwrap();
+        // Killed once in an open, after making `.versions`, then in the
+        // first rotation of "j", after making `.versions/j`.
         leave_half_created(&dir.join(".versions"), true);
         let km = KeyManager::open(&dir).unwrap();
         km.rotate("k", b"version two")

@@ -95,14 +95,12 @@ pub unsafe extern "C" fn codomyrmex_last_error_message(out: *mut c_char, out_cap
             // SAFETY: a non-NULL `out` is valid for `out_cap` bytes (the
             // contract above); the message is library memory.
             if let Ok(buf) = unsafe { args.fixed_out(out, cap, "out") }
-                && let Some((nul, text)) = buf.split_last_mut()
+                && !buf.is_empty()
             {
-                let copied = message.len().min(text.len());
-                text[..copied].copy_from_slice(&message.as_bytes()[..copied]);
-                *nul = 0;
-                if copied < text.len() {
-                    text[copied] = 0;
-                }
+                // Like snprintf: the bytes that fit and one NUL, nothing more.
+                let copied = message.len().min(buf.len() - 1);
+                buf[..copied].copy_from_slice(&message.as_bytes()[..copied]);
+                buf[copied] = 0;
             }
             message.len()
         })

@@ -88,6 +88,7 @@ pub(crate) struct Token(pub u64);
 
 /// One atomic change to one key. A backend applies all of it or none of it,
 /// even if the process is killed at any instant.
+#[derive(Clone)]
 pub(crate) enum Change<'a> {
     /// The key does not exist: make `bytes` its version 1, removing any
     /// version records an earlier key of that id left behind. With
@@ -136,6 +137,14 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// A consistent view of `id`; `None` if there is no such key.
     fn load(&self, id: &str) -> Result<Option<KeyView>>;
+
+    /// The bytes of the current version of `id`, for a use that needs no
+    /// version number; `None` if there is no such key. A backend may
+    /// answer this where [`Backend::load`] fails for want of the older
+    /// versions.
+    fn load_current(&self, id: &str) -> Result<Option<SecretBytes>> {
+        Ok(self.load(id)?.map(|view| view.bytes))
+    }
 
     /// The version numbers of `id`, where possible without reading (or
     /// being able to unseal) its key; `None` if there is no such key.

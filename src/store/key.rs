@@ -86,6 +86,13 @@ impl<'a> Key<'a> {
     /// [`ErrorKind::NotFound`] if the key does not exist or the version was
     /// never made or has been pruned; see [`KeyManager::get`] for the rest.
     pub fn get(&self) -> Result<SecretBytes> {
+        if self.version == Version::Current {
+            return self
+                .km
+                .backend()
+                .load_current(self.id)?
+                .ok_or_else(|| self.not_found());
+        }
         let (_, bytes) = self.resolve(self.version)?;
         bytes.ok_or_else(|| self.no_version(self.version))
     }

@@ -33,16 +33,13 @@ impl KeyManager {
     pub fn create(&self, key_id: &str, key: &[u8]) -> Result<()> {
         let id = self.writable_id(key_id)?;
         check_key_len(key)?;
-        self.transact(id, |view| match view {
-            Some(_) => Err(already_exists(self, id)),
-            None => Ok((
-                Change::Create {
-                    bytes: key,
-                    replace: false,
-                },
-                (),
-            )),
-        })
+        self.create_new(
+            id,
+            Change::Create {
+                bytes: key,
+                replace: false,
+            },
+        )
     }
 
     /// Creates `key_id`, which must not exist, with exactly the versions
@@ -87,17 +84,51 @@ impl KeyManager {
                 ),
             ));
         }
-        let numbered = &numbered;
-        self.transact(id, |view| match view {
-            Some(_) => Err(already_exists(self, id)),
-            None => Ok((
-                Change::Import {
-                    versions: numbered,
-                    current: current.get(),
-                },
-                (),
-            )),
-        })
+        self.create_new(
+            id,
+            Change::Import {
+                versions: &numbered,
+                current: current.get(),
+            },
+        )
+    }
+
+    /// Commits `change`, which creates `id`, unless something already
+    /// stands under that id: a readable key, or one that cannot be read
+    /// (wrong owner or mode, damaged) and must not be overwritten either.
+    fn create_new(&self, id: &str, change: Change<'_>) -> Result<()> {
+        for _ in 0..COMMIT_ATTEMPTS {
+            let _lock = self.backend.lock(id)?;
+            match self.backend.load(id) {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(already_exists(self, id)),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::InsecurePermissions | ErrorKind::Corrupt
+                    ) =>
+                {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "key '{id}' already exists in '{}' (and cannot be read: {})",
+                            self.location(),
+                            e.message()
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+            if self.backend.commit(id, None, change.clone())? == Commit::Done {
+                return Ok(());
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "key '{id}' changed {COMMIT_ATTEMPTS} times while it was being created; try again"
+            ),
+        ))
     }
 
     /// Creates a random key of `key_len` bytes (1 to [`MAX_KEY_LEN`]) from
@@ -106,7 +137,8 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::create`].
     pub fn generate(&self, key_id: &str, key_len: usize) -> Result<()> {
-        self.create(key_id, &random_key(key_len)?)
+        let id = self.writable_id(key_id)?;
+        self.create(id, &random_key(key_len)?)
     }
 
     /// Stores `new_key` as the next version of `key_id` and returns the key
@@ -244,7 +276,8 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::stage`].
     pub fn stage_generate(&self, key_id: &str, key_len: usize) -> Result<NonZeroU32> {
-        self.stage(key_id, &random_key(key_len)?)
+        let id = self.writable_id(key_id)?;
+        self.stage(id, &random_key(key_len)?)
     }
 
     /// Makes the staged version `version` of `key_id` current; the version
@@ -262,6 +295,16 @@ impl KeyManager {
                 return Err(Error::new(
                     ErrorKind::NotFound,
                     format!("key '{id}' has no staged version {version}"),
+                ));
+            }
+            if version < view.current {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "key '{id}': staged version {version} is older than the current version \
+                         {}, so it can no longer become current; stage a new version",
+                        view.current
+                    ),
                 ));
             }
             Ok((Change::Promote { version }, ()))

@@ -325,11 +325,22 @@ fn open_private_dir(
             ),
         ));
     }
-    if mode != 0o700 {
+    // A writer killed between making a directory and setting its mode
+    // leaves it empty with the mode the umask gave (0500 under umask 0277):
+    // a writer completes it. A directory with records that someone made
+    // read-only stays as it is, and writes into it fail.
+    if mode != 0o700 && create && is_empty(&dir, &path)? {
         rustix::fs::fchmod(&dir, DIR_MODE)
             .map_err(|errno| io_error("cannot set mode 0700 on", &path, errno))?;
     }
     Ok(Some((dir, created)))
+}
+
+/// Whether the directory `dir` has no entries.
+fn is_empty(dir: &OwnedFd, path: &Path) -> Result<bool> {
+    let mut empty = true;
+    for_each_name(dir, path, |name| empty &= name == b"." || name == b"..")?;
+    Ok(empty)
 }
 
 /// Makes `.versions` (mode 0700) when a writable key directory is opened,

@@ -34,8 +34,7 @@ pub(super) fn open_lock_file(dir: &OwnedFd, dir_path: &Path) -> Result<OwnedFd> 
     let flags = OFlags::RDWR | OFlags::NOFOLLOW | OPEN_FLAGS;
     let file = match rustix::fs::openat(dir, LOCK_FILE, flags, Mode::empty()) {
         Err(Errno::NOENT) => create_lock_file(dir, &path)?,
-        Err(Errno::LOOP) => return Err(insecure(&path, "is a symbolic link")),
-        other => other.map_err(|errno| io_error("cannot open", &path, errno))?,
+        other => other.map_err(|errno| refuse_open(&path, errno))?,
     };
     let st = rustix::fs::fstat(&file).map_err(|errno| io_error("cannot inspect", &path, errno))?;
     let uid = rustix::process::geteuid().as_raw();
@@ -79,8 +78,20 @@ fn create_lock_file(dir: &OwnedFd, path: &Path) -> Result<OwnedFd> {
             OFlags::RDWR | OFlags::NOFOLLOW | OPEN_FLAGS,
             Mode::empty(),
         )
-        .map_err(|errno| io_error("cannot open", path, errno)),
+        .map_err(|errno| refuse_open(path, errno)),
         Err(errno) => Err(io_error("cannot create", path, errno)),
+    }
+}
+
+/// The error for a lock file that could not be opened: what stands there
+/// is not a regular file (a link, a directory, a socket) or cannot be
+/// opened at all.
+fn refuse_open(path: &Path, errno: Errno) -> Error {
+    match errno {
+        Errno::LOOP => insecure(path, "is a symbolic link"),
+        Errno::ISDIR => insecure(path, "is a directory"),
+        Errno::NXIO | Errno::NODEV => insecure(path, "is not a regular file"),
+        _ => io_error("cannot open", path, errno),
     }
 }
 

@@ -215,6 +215,10 @@ impl Backend for DirBackend {
         self.load_view(id)
     }
 
+    fn load_current(&self, id: &str) -> Result<Option<SecretBytes>> {
+        self.load_current_bytes(id)
+    }
+
     fn versions(&self, id: &str) -> Result<Option<super::backend::VersionList>> {
         self.list_versions(id)
     }

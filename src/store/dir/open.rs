@@ -36,20 +36,10 @@ pub(super) fn open_private_dir(path: &Path, create: bool) -> Result<Opened> {
         None => rustix::fs::openat(CWD, c".", dir_flags(), Mode::empty())
             .map_err(|errno| io_error("cannot open", Path::new("."), errno))?,
     };
-    let created = create && make_dir(&parent_fd, name, &path)?;
-    let fd = match created {
-        true => open_new_dir(&parent_fd, name, &path)?,
-        false => rustix::fs::openat(
-            &parent_fd,
-            name,
-            dir_flags() | OFlags::NOFOLLOW,
-            Mode::empty(),
-        )
-        .map_err(|errno| refuse_dir_open(&path, errno))?,
-    };
+    let fd = open_or_make_in(&parent_fd, name, &path, create)?;
     check_private(&fd, &path)?;
     let resolved = resolved_path(&fd).unwrap_or_else(|| path.clone());
-    check_ancestors(&fd, &resolved)?;
+    check_ancestors(&fd, &resolved, &resolved)?;
     Ok(Opened { fd, path: resolved })
 }
 
@@ -72,6 +62,15 @@ fn plain_path(path: &Path) -> Result<PathBuf> {
         return Err(Error::invalid(
             Argument::Location,
             "the key directory path is empty",
+        ));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::invalid(
+            Argument::Location,
+            format!(
+                "the key directory path '{}' contains a NUL byte",
+                path.display().to_string().escape_debug()
+            ),
         ));
     }
     if bytes == b".." || bytes.ends_with(b"/..") {
@@ -116,18 +115,27 @@ fn open_or_create_dir(path: &Path, create: bool) -> Result<OwnedFd> {
                 None => rustix::fs::openat(CWD, c".", dir_flags(), Mode::empty())
                     .map_err(|errno| io_error("cannot open", Path::new("."), errno))?,
             };
-            match make_dir(&parent_fd, name, path)? {
-                true => open_new_dir(&parent_fd, name, path),
-                false => rustix::fs::openat(
-                    &parent_fd,
-                    name,
-                    dir_flags() | OFlags::NOFOLLOW,
-                    Mode::empty(),
-                )
-                .map_err(|errno| refuse_dir_open(path, errno)),
-            }
+            open_or_make_in(&parent_fd, name, path, create)
         }
         Err(errno) => Err(io_error("cannot open key directory", path, errno)),
+    }
+}
+
+/// Opens the directory `name` in `parent` without following a link there;
+/// when it is missing and `create` is set, makes it (mode 0700), but only
+/// in a parent that passes the checks of [`check_ancestors`]: a refused
+/// open leaves nothing behind.
+fn open_or_make_in(parent: &OwnedFd, name: &OsStr, path: &Path, create: bool) -> Result<OwnedFd> {
+    let open = || rustix::fs::openat(parent, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty());
+    match open() {
+        Err(Errno::NOENT) if create => {
+            check_holder(parent, path)?;
+            match make_dir(parent, name, path)? {
+                true => open_new_dir(parent, name, path),
+                false => open().map_err(|errno| refuse_dir_open(path, errno)),
+            }
+        }
+        opened => opened.map_err(|errno| refuse_dir_open(path, errno)),
     }
 }
 
@@ -201,9 +209,9 @@ fn check_private(fd: &OwnedFd, path: &Path) -> Result<()> {
 /// user other than root and this one could rename it in: owned by another
 /// user, or writable by group or others without the sticky bit (the rule
 /// `sshd` applies to `~/.ssh`). The walk goes up through `..` from the
-/// open directory, so it checks the directories actually above it.
-fn check_ancestors(fd: &OwnedFd, resolved: &Path) -> Result<()> {
-    let uid = rustix::process::geteuid().as_raw();
+/// open directory `fd` (at `resolved`), so it checks the directories
+/// actually above it; messages name `key_dir`.
+fn check_ancestors(fd: &OwnedFd, resolved: &Path, key_dir: &Path) -> Result<()> {
     // Path-only descriptors: walking up needs search permission, as the
     // path that reached the key directory did, but no read permission.
     let walk = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -221,24 +229,45 @@ fn check_ancestors(fd: &OwnedFd, resolved: &Path) -> Result<()> {
             return Ok(());
         }
         let name = names.next().unwrap_or(Path::new(".."));
-        let mode = permissions(&st);
-        let swappable = mode & GROUP_OTHER_WRITE != 0 && mode & STICKY == 0;
-        if (st.st_uid != 0 && st.st_uid != uid) || swappable {
-            return Err(Error::new(
-                ErrorKind::InsecurePermissions,
-                format!(
-                    "key directory '{}' is inside '{}' (uid {}, mode {mode:04o}), where another \
-                     user could replace it: each directory above a key directory must belong to \
-                     root or this user (uid {uid}) and be writable only by its owner unless it \
-                     has the sticky bit",
-                    resolved.display(),
-                    name.display(),
-                    st.st_uid
-                ),
-            ));
-        }
+        check_safe_holder(&st, name, key_dir)?;
         current = parent;
     }
+}
+
+/// Refuses to make the key directory (or a missing parent) `path` in
+/// `parent` unless `parent` and every directory above it pass the checks
+/// of [`check_ancestors`].
+fn check_holder(parent: &OwnedFd, path: &Path) -> Result<()> {
+    let st = rustix::fs::fstat(parent)
+        .map_err(|errno| io_error("cannot inspect the parent of", path, errno))?;
+    let parent_path = path.parent().unwrap_or(Path::new("."));
+    check_safe_holder(&st, parent_path, path)?;
+    let resolved = resolved_path(parent).unwrap_or_else(|| parent_path.to_path_buf());
+    check_ancestors(parent, &resolved, path)
+}
+
+/// Refuses the directory `name` (with status `st`) above the key directory
+/// `key_dir` if a user other than root and this one could rename entries
+/// in it.
+fn check_safe_holder(st: &rustix::fs::Stat, name: &Path, key_dir: &Path) -> Result<()> {
+    let uid = rustix::process::geteuid().as_raw();
+    let mode = permissions(st);
+    let swappable = mode & GROUP_OTHER_WRITE != 0 && mode & STICKY == 0;
+    if (st.st_uid != 0 && st.st_uid != uid) || swappable {
+        return Err(Error::new(
+            ErrorKind::InsecurePermissions,
+            format!(
+                "key directory '{}' is inside '{}' (uid {}, mode {mode:04o}), where another user \
+                 could replace it: each directory above a key directory must belong to root or \
+                 this user (uid {uid}) and be writable only by its owner unless it has the \
+                 sticky bit",
+                key_dir.display(),
+                name.display(),
+                st.st_uid
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The path the kernel has for the open directory `fd`.

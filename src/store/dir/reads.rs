@@ -37,6 +37,36 @@ impl DirBackend {
         ))
     }
 
+    /// The current key of `id`. Damaged or tampered version records do not
+    /// keep a plain key file (or one sealed as version 1) from being used:
+    /// the key file alone is the current key, as release 1.0 read it. A
+    /// key file sealed as a later version is refused with the records'
+    /// error, since only they show it is not an older key put back.
+    pub(super) fn load_current_bytes(&self, id: &str) -> Result<Option<SecretBytes>> {
+        let unreadable_records = match self.load_view(id) {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::InsecurePermissions | ErrorKind::Corrupt
+                ) =>
+            {
+                err
+            }
+            other => return other.map(|view| view.map(|view| view.bytes)),
+        };
+        let file = self.key_file(id);
+        let Some((raw, _)) = file.read(self.uid)? else {
+            return Ok(None);
+        };
+        let what = file.describe();
+        let decoded = self.codec.decode(id, None, raw, &what)?;
+        check_key_len(&what, &decoded.bytes)?;
+        match decoded.sealed_as {
+            None | Some(1) => Ok(Some(decoded.bytes)),
+            Some(_) => Err(unreadable_records),
+        }
+    }
+
     /// The version numbers of `id`. A sealed key file says which version
     /// it holds in its header, so they are known without the KEK.
     pub(super) fn list_versions(&self, id: &str) -> Result<Option<VersionList>> {
