@@ -58,8 +58,17 @@ target_dir() {
 
 cinstall() { # DESTDIR
     ensure_cargo_c
-    cargo cinstall --release --locked --prefix=/usr --libdir="/usr/$(multiarch)" \
-        --destdir="$1" >&2
+    local log
+    log=$(mktemp)
+    # cargo-c's progress is shown only when it fails.
+    if ! cargo cinstall --release --locked --prefix=/usr --libdir="/usr/$(multiarch)" \
+        --destdir="$1" > "$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "scripts/capi.sh: cargo cinstall failed" >&2
+        return 1
+    fi
+    rm -f "$log"
 }
 
 # Copies the tree $1 over $2, leaving files whose content did not change
