@@ -51,5 +51,4 @@ delete pkg.scripts;
 fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
 JS
 (cd "$work/main" && npm pack --silent --pack-destination "$out" >/dev/null)
-ls -l "$out"/codomyrmex-keys-*"$version".tgz "$out"/codomyrmex-keys-"$platform"-"$version".tgz 2>/dev/null |
-    awk '{print $5, $NF}'
+ls -l "$out/codomyrmex-keys-$version.tgz" "$out/codomyrmex-keys-$platform-$version.tgz" | awk '{print $5, $NF}'

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
@@ -91,12 +91,15 @@ class BuildWithLibrary(build_py):
         os.chmod(dest, 0o755)
 
 
+class WithNativeLibrary(Distribution):
+    """A distribution with platform code: installed into platlib, as auditwheel requires."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """A wheel for one platform, but any Python 3: the package loads the library with ctypes."""
-
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
         _, _, platform = super().get_tag()
@@ -120,4 +123,4 @@ class SdistWithCrate(sdist):
                 shutil.copy2(source, dest)
 
 
-setup(cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel, "sdist": SdistWithCrate})
+setup(distclass=WithNativeLibrary, cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel, "sdist": SdistWithCrate})
