@@ -116,7 +116,7 @@ done
 CARGO_TARGET_DIR="$(realpath "${CARGO_TARGET_DIR:-target}")/sdist" \
     "$out/.tools/bin/pip" wheel --quiet --no-deps -w "$work/from-sdist" "$sdist"
 wheel_from_sdist=$(ls "$work"/from-sdist/*.whl)
-grep -q "codomyrmex_keys/_lib/libcodomyrmex_keys.so.$major" <<< "$(unzip -l "$wheel_from_sdist")"
+grep -q "codomyrmex_keys/_lib/libcodomyrmex_keys.so.$major" <<< "$(python3 -m zipfile -l "$wheel_from_sdist")"
 echo "the sdist has its tests' imports and builds $(basename "$wheel_from_sdist")"
 
 stage "Python wheel in a fresh venv"
