@@ -80,6 +80,17 @@ for f in /usr/share/man/man1/codomyrmex-keys.1.gz /usr/share/bash-completion/com
     [ -s "$f" ] || { echo "missing $f" >&2; exit 1; }
 done
 echo "C consumers (pkg-config, CMake), the README example and the CLI run against the system library"
+# Bindings without a bundled copy (the source tree's) fall back to the
+# system's libcodomyrmex_keys.so.1.
+"${clean_env[@]}" PYTHONPATH="$root/bindings/python" python3 -c \
+    'import codomyrmex_keys as k; assert k.library_path == "libcodomyrmex_keys.so.1", k.library_path'
+"${clean_env[@]}" ruby -I "$root/bindings/ruby/lib" -r codomyrmex_keys -e \
+    'raise CodomyrmexKeys::Native::LIBRARY_PATH unless CodomyrmexKeys::Native::LIBRARY_PATH == "libcodomyrmex_keys.so.1"'
+if [ -d "$root/bindings/node/node_modules/koffi" ]; then
+    "${clean_env[@]}" node -e \
+        "const k = require('$root/bindings/node'); if (k.libraryPath !== 'libcodomyrmex_keys.so.1') throw new Error(k.libraryPath);"
+fi
+echo "Python, Ruby and Node without a bundled library load the system's"
 
 stage "Go module against the Debian dev package"
 mkdir "$work/go" && cd "$work/go"
