@@ -7,6 +7,8 @@
 #   bindings/test.sh go python   only these
 set -euo pipefail
 cd "$(dirname "$0")"
+# One library for all of them (see lib-dir.sh).
+source ./lib-dir.sh
 languages=("$@")
 [ ${#languages[@]} -gt 0 ] || languages=(go ruby node python)
 

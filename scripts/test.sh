@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust tests (unit, integration, doc,
 # header freshness, CLI), the C tests under ctest against both the shared and
-# the static library, the same under sanitizers and valgrind, the ABI check,
-# an install with consumers built from outside the tree, and the Go, Ruby,
-# Node and Python bindings, and a short run of every fuzz target. Installs
-# what a fresh machine lacks first.
+# the static library (built by cargo-c), the same under sanitizers and
+# valgrind, the ABI check, an install whose tree is moved before consumers
+# are built against it, the Go, Ruby, Node and Python bindings, every
+# package installed and run as a user would, and a short run of every fuzz
+# target. Installs what a fresh machine lacks first (cargo-c included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -31,15 +32,17 @@ ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 stage "memory safety: C tests under ASan + UBSan, and under valgrind"
 scripts/test-memory.sh "$build"
 
-stage "C interface: ABI against the baseline, native libraries of a static link"
-scripts/check-abi.py "${CARGO_TARGET_DIR:-target}/release/libcodomyrmex_keys.so"
-scripts/check-native-libs.sh
+stage "C interface: the header, the library's exports and abi/codomyrmex_keys.abi agree"
+scripts/check-abi.py "$(scripts/capi.sh libdir)/libcodomyrmex_keys.so.1"
 
-stage "install into a prefix and build consumers from outside the tree"
+stage "install with cargo-c, move the tree, build consumers from outside"
 scripts/test-install.sh
 
 stage "bindings: Go, Ruby, Node, Python, and the cross-language check"
 bindings/test.sh
+
+stage "packages: Debian, Python, Node, Ruby, Go, installed and run in clean places"
+scripts/test-packages.sh
 
 stage "fuzzing: every target for a bounded time (longer: scripts/fuzz.sh SECONDS)"
 scripts/fuzz.sh 40

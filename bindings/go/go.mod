@@ -1,3 +1,3 @@
-module codomyrmex.dev/keys
+module github.com/codomyrmex/codomyrmex-keys/bindings/go
 
 go 1.19

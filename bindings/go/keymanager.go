@@ -7,7 +7,10 @@ package keys
 import "C"
 
 import (
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -21,12 +24,40 @@ const keyGuess = 64
 // KeyManager is an open key directory: one file <dir>/<key_id>.key per
 // key, with older versions kept beside it until pruned.
 //
-// A KeyManager may be used by many goroutines at once. Close releases it;
-// a finalizer releases a forgotten one. Key ids are 1 to MaxKeyIDLen bytes
-// from [A-Za-z0-9._-], not starting with '.'.
+// A KeyManager may be used by many goroutines at once. It holds a directory
+// descriptor until Close (write `defer km.Close()` after Open); one that is
+// garbage-collected unclosed is released by a finalizer, which first calls
+// UnclosedHandler. Key ids are 1 to MaxKeyIDLen bytes from [A-Za-z0-9._-],
+// not starting with '.'.
 type KeyManager struct {
-	mu sync.RWMutex // held for reading by every call, for writing by Close
-	km *C.codomyrmex_key_manager
+	mu       sync.RWMutex // held for reading by every call, for writing by Close
+	km       *C.codomyrmex_key_manager
+	openedAs string // for the unclosed warning
+}
+
+// UnclosedHandler is called, from the finalizer goroutine, for every
+// KeyManager that is garbage-collected without Close, with the directory it
+// was opened with ("" for the default one). A program that relies on the
+// collector runs out of descriptors long before it collects, so the default
+// handler prints a warning to standard error; set it to nil to silence it,
+// or to your own function (a logger, a panic in tests). Set it before any
+// KeyManager is opened.
+var UnclosedHandler = defaultUnclosedHandler
+
+func defaultUnclosedHandler(dir string) {
+	where := "the default key directory"
+	if dir != "" {
+		where = strconv.Quote(dir)
+	}
+	fmt.Fprintf(os.Stderr, "codomyrmex_keys: a KeyManager for %s was garbage-collected without Close; "+
+		"call defer km.Close() after Open\n", where)
+}
+
+func finalizeKeyManager(m *KeyManager) {
+	if handler := UnclosedHandler; handler != nil {
+		handler(m.openedAs)
+	}
+	_ = m.Close()
 }
 
 // Open opens (creating it as mode 0700 if absent) the key directory dir.
@@ -49,8 +80,8 @@ func Open(dir string) (*KeyManager, error) {
 	}); err != nil {
 		return nil, err
 	}
-	m := &KeyManager{km: km}
-	runtime.SetFinalizer(m, (*KeyManager).Close)
+	m := &KeyManager{km: km, openedAs: dir}
+	runtime.SetFinalizer(m, finalizeKeyManager)
 	return m, nil
 }
 

@@ -15,15 +15,19 @@
 // no intermediate copy; wiping them when done is the caller's job
 // (SecureZero).
 //
-// Linking: the package links -lcodomyrmex_keys. Point the linker at the
-// library with CGO_LDFLAGS, e.g.
+// Linking: the package finds the library with pkg-config (package
+// codomyrmex_keys, which the Debian package libcodomyrmex-keys-dev and
+// `cargo cinstall` install), and links it as a shared library; build with
+// -tags static to link libcodomyrmex_keys.a instead. It compiles against
+// its own copy of the header (include/), the one its code is written for;
+// at run time it refuses a library of another major version (init panics
+// with a message that says which).
 //
-//	CGO_LDFLAGS="-L$LIBDIR -Wl,-rpath,$LIBDIR" go build
+// Linux only.
 package keys
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -lcodomyrmex_keys
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include "codomyrmex_keys.h"
 */
@@ -111,6 +115,24 @@ func (a Alg) String() string {
 // Version is the version of the loaded library, e.g. "1.0.0".
 func Version() string {
 	return C.GoString(C.codomyrmex_version())
+}
+
+func init() {
+	if err := checkLibraryVersion(Version()); err != nil {
+		panic(err)
+	}
+}
+
+// checkLibraryVersion refuses a library whose major version is not the
+// header's: its functions may not be the ones this package calls.
+func checkLibraryVersion(v string) error {
+	major := strings.SplitN(v, ".", 2)[0]
+	if major != strconv.Itoa(HeaderVersionMajor) {
+		return &Error{Op: "version", Status: StatusInternal, Message: "the loaded libcodomyrmex_keys is version " +
+			v + ", but this package needs version " + strconv.Itoa(HeaderVersionMajor) +
+			".x: install libcodomyrmex-keys" + strconv.Itoa(HeaderVersionMajor)}
+	}
+	return nil
 }
 
 // RandomBytes returns n bytes from the operating system's CSPRNG.

@@ -6,6 +6,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../../scripts/setup.sh
 source "$here/../../scripts/setup.sh"
 require_commands node:nodejs npm:npm >&2
+# shellcheck source=../lib-dir.sh
+source "$here/../lib-dir.sh"
 if [ ! -d "$here/node_modules/koffi" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --silent) >&2
 fi

@@ -377,7 +377,21 @@ function hkdfExpand(alg, prk, info, length) {
 // Key manager
 
 const OPEN = Symbol('KeyManager.open');
-const kmRegistry = new FinalizationRegistry((km) => c.key_manager_free(km));
+
+/**
+ * A KeyManager holds a directory descriptor until `close()`. One that is
+ * garbage-collected unclosed is freed here, with a process warning (as Node
+ * warns about other resources left open), since relying on the collector
+ * runs a busy process out of descriptors long before it collects.
+ */
+const kmRegistry = new FinalizationRegistry(({ km, openedAs }) => {
+  c.key_manager_free(km);
+  process.emitWarning(
+    `A KeyManager for ${openedAs} was garbage-collected without close(): call km.close() ` +
+      '(try/finally) or declare it with `using`',
+    { type: 'ResourceWarning', code: 'CODOMYRMEX_KEYS_UNCLOSED' },
+  );
+});
 
 /**
  * An open key directory. Create it with `KeyManager.open(dir)`; release it
@@ -388,10 +402,10 @@ class KeyManager {
   #km;
   #token = {};
 
-  constructor(token, handle) {
+  constructor(token, handle, openedAs) {
     if (token !== OPEN) throw new TypeError('use KeyManager.open(dir) to open a key directory');
     this.#km = handle;
-    kmRegistry.register(this, handle, this.#token);
+    kmRegistry.register(this, { km: handle, openedAs }, this.#token);
   }
 
   /**
@@ -403,7 +417,8 @@ class KeyManager {
     const path = pathIn(dir);
     const out = [null];
     check(c.key_manager_open(path, out));
-    return new KeyManager(OPEN, out[0]);
+    const openedAs = path === null ? 'the default key directory' : JSON.stringify(path.toString('utf8', 0, path.length - 1));
+    return new KeyManager(OPEN, out[0], openedAs);
   }
 
   #live() {

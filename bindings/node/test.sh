@@ -2,8 +2,8 @@
 # Installs the pinned npm dependencies, type-checks the TypeScript
 # declarations and runs the tests of the Node binding.
 #
-# The native library is found as the binding finds it: $CODOMYRMEX_KEYS_LIB_DIR
-# if set, else <repo>/target/release (built here if missing), else the system's.
+# The native library: $CODOMYRMEX_KEYS_LIB_DIR if set, else the one
+# scripts/capi.sh stages (built here if missing); see ../lib-dir.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -15,10 +15,8 @@ require_commands node:nodejs npm:npm
 
 stage() { printf '\n==> %s\n' "$*"; }
 
-if [ -z "${CODOMYRMEX_KEYS_LIB_DIR:-}" ] && [ ! -e "$repo/target/release/libcodomyrmex_keys.so" ]; then
-  stage "building the library (cargo build --release)"
-  (cd "$repo" && cargo build --release --locked)
-fi
+# shellcheck source=../lib-dir.sh
+source "$here/../lib-dir.sh"
 
 stage "node $(node --version), npm $(npm --version)"
 npm ci --no-audit --no-fund

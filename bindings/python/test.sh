@@ -10,8 +10,8 @@
 # no venv module) the type check is skipped with a notice; CODOMYRMEX_SKIP_MYPY=1
 # skips it on purpose.
 #
-# The native library is found as the binding finds it: $CODOMYRMEX_KEYS_LIB_DIR
-# if set, else <repo>/target/release (built here if missing), else the system's.
+# The native library: $CODOMYRMEX_KEYS_LIB_DIR if set, else the one
+# scripts/capi.sh stages (built here if missing); see ../lib-dir.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -23,12 +23,10 @@ require_commands python3:python3
 
 stage() { printf '\n==> %s\n' "$*"; }
 
-if [ -z "${CODOMYRMEX_KEYS_LIB_DIR:-}" ] && [ ! -e "$repo/target/release/libcodomyrmex_keys.so" ]; then
-  stage "building the library (cargo build --release)"
-  (cd "$repo" && cargo build --release --locked)
-fi
+# shellcheck source=../lib-dir.sh
+source "$here/../lib-dir.sh"
 
-stage "$(python3 --version)"
+stage "$(python3 --version), library in $CODOMYRMEX_KEYS_LIB_DIR"
 
 mypy=()
 if [ "${CODOMYRMEX_SKIP_MYPY:-0}" = 1 ]; then

@@ -2,44 +2,76 @@
 // Loads libcodomyrmex_keys and declares its C functions with koffi.
 //
 // Where the library comes from, first match wins:
-//   1. $CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so, when the variable is set
-//      (an explicit choice: no fallback if the file is missing there);
-//   2. <repo>/target/release/libcodomyrmex_keys.so, the cargo build output of
-//      the repository this binding lives in;
-//   3. libcodomyrmex_keys.so.1 from the system's library search path.
+//   1. $CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so.1, when the variable is
+//      set (an explicit choice, for development: no fallback if the file is
+//      missing there);
+//   2. the prebuilt library of this platform's package,
+//      @codomyrmex-keys/<platform>-<arch> (an optional dependency: npm
+//      installs the one that matches the machine, as koffi does for itself);
+//   3. libcodomyrmex_keys.so.1 from the system's library search path (the
+//      Debian package libcodomyrmex-keys1, ldconfig, LD_LIBRARY_PATH).
+// Never a path relative to the current directory or project. The library
+// must be of the major version this package is written for (ABI_MAJOR).
 
-const fs = require('node:fs');
 const path = require('node:path');
 const koffi = require('koffi');
 
 const LIB_DIR_ENV = 'CODOMYRMEX_KEYS_LIB_DIR';
-const BASE_NAME = process.platform === 'darwin' ? 'libcodomyrmex_keys.dylib' : 'libcodomyrmex_keys.so';
-const SYSTEM_NAME = process.platform === 'darwin' ? 'libcodomyrmex_keys.1.dylib' : 'libcodomyrmex_keys.so.1';
+/** The major version of the C library this package is written for. */
+const ABI_MAJOR = 1;
+const SONAME = `libcodomyrmex_keys.so.${ABI_MAJOR}`;
+const PLATFORM_PACKAGE = `@codomyrmex-keys/${process.platform}-${process.arch}`;
 
-function candidatePath() {
+/** The library of this platform's package, or null when it is not installed. */
+function platformLibrary() {
+  try {
+    return require(PLATFORM_PACKAGE);
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+function candidates() {
   const fromEnv = process.env[LIB_DIR_ENV];
-  if (fromEnv) {
-    return { file: path.resolve(fromEnv, BASE_NAME), why: `${LIB_DIR_ENV}` };
+  if (fromEnv) return [{ file: path.resolve(fromEnv, SONAME), why: `$${LIB_DIR_ENV}` }];
+  const list = [];
+  const bundled = platformLibrary();
+  if (bundled) list.push({ file: bundled, why: PLATFORM_PACKAGE });
+  list.push({ file: SONAME, why: 'system library path' });
+  return list;
+}
+
+/** Opens `file` and checks that it is codomyrmex_keys of major version ABI_MAJOR. */
+function open(file) {
+  const lib = koffi.load(file);
+  const found = lib.func('const char *codomyrmex_version(void)')();
+  if (String(found).split('.')[0] !== String(ABI_MAJOR)) {
+    const err = new Error(
+      `codomyrmex_keys: ${file} is version ${found} of the library, but this package needs version ${ABI_MAJOR}.x: ` +
+        `install the package for your platform (${PLATFORM_PACKAGE}) or libcodomyrmex-keys${ABI_MAJOR}`,
+    );
+    err.code = 'CODOMYRMEX_KEYS_VERSION';
+    throw err;
   }
-  const inRepo = path.resolve(__dirname, '..', '..', '..', 'target', 'release', BASE_NAME);
-  if (fs.existsSync(inRepo)) {
-    return { file: inRepo, why: 'repository build' };
-  }
-  return { file: SYSTEM_NAME, why: 'system library path' };
+  return lib;
 }
 
 function loadLibrary() {
-  const { file, why } = candidatePath();
-  try {
-    return { lib: koffi.load(file), file };
-  } catch (err) {
-    const e = new Error(
-      `codomyrmex_keys: cannot load ${file} (${why}): ${err.message}. ` +
-        `Build it with \`cargo build --release\` or set ${LIB_DIR_ENV} to the directory holding ${BASE_NAME}.`,
-    );
-    e.cause = err;
-    throw e;
+  const failures = [];
+  for (const { file, why } of candidates()) {
+    try {
+      return { lib: open(file), file };
+    } catch (err) {
+      if (err.code === 'CODOMYRMEX_KEYS_VERSION') throw err;
+      failures.push(`${file} (${why}): ${err.message}`);
+    }
   }
+  throw new Error(
+    `codomyrmex_keys: cannot load the native library: ${failures.join('; ')}. ` +
+      `Install ${PLATFORM_PACKAGE} (an optional dependency of codomyrmex-keys) or the system library ` +
+      `libcodomyrmex-keys${ABI_MAJOR}, or set ${LIB_DIR_ENV} to the directory holding ${SONAME}.`,
+  );
 }
 
 const { lib, file: libraryPath } = loadLibrary();
@@ -110,4 +142,4 @@ for (const proto of PROTOTYPES) {
   c[name.slice('codomyrmex_'.length)] = fn;
 }
 
-module.exports = { c, libraryPath };
+module.exports = { c, libraryPath, PROTOTYPES, ABI_MAJOR };

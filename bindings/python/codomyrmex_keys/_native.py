@@ -2,61 +2,79 @@
 
 Where the library comes from, first match wins:
 
-1. ``$CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so`` when the variable is set
-   (an explicit choice: no fallback if the file is missing there);
-2. ``<repo>/target/release/libcodomyrmex_keys.so``, the cargo build output of
-   the repository this package lives in;
-3. ``libcodomyrmex_keys.so.1`` from the system's library search path, then
-   whatever ``ctypes.util.find_library("codomyrmex_keys")`` finds.
+1. ``$CODOMYRMEX_KEYS_LIB_DIR/libcodomyrmex_keys.so.1`` when the variable is
+   set (an explicit choice, for development: no fallback if the file is
+   missing there);
+2. the copy inside this package, ``codomyrmex_keys/_lib/libcodomyrmex_keys.so.1``
+   (wheels carry one);
+3. ``libcodomyrmex_keys.so.1`` from the system's library search path (the
+   Debian package ``libcodomyrmex-keys1``, ``ldconfig``, ``LD_LIBRARY_PATH``).
+
+Never a path relative to the current directory. The library must be of the
+major version this package was written for (``ABI_MAJOR``): another one is
+refused with an ImportError that says which file and version were found.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import sys
 from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_void_p
 from pathlib import Path
 from typing import Any, Final
 
 from .errors import Status, error_for
 
-__all__ = ["lib", "library_path", "check", "last_error_message", "secure_zero_raw", "LIB_DIR_ENV"]
+__all__ = ["lib", "library_path", "check", "last_error_message", "secure_zero_raw", "LIB_DIR_ENV", "ABI_MAJOR"]
 
 LIB_DIR_ENV: Final = "CODOMYRMEX_KEYS_LIB_DIR"
-_BASE_NAME: Final = "libcodomyrmex_keys.dylib" if sys.platform == "darwin" else "libcodomyrmex_keys.so"
-_SYSTEM_NAME: Final = "libcodomyrmex_keys.1.dylib" if sys.platform == "darwin" else "libcodomyrmex_keys.so.1"
+#: The major version of the C library this package is written for.
+ABI_MAJOR: Final = 1
+_SONAME: Final = f"libcodomyrmex_keys.so.{ABI_MAJOR}"
+_BUNDLED: Final = Path(__file__).resolve().parent / "_lib" / _SONAME
+
+
+def _open(path: str) -> ctypes.CDLL:
+    """Opens the library at ``path`` and checks its major version."""
+    cdll = ctypes.CDLL(path)
+    try:
+        version_fn = cdll.codomyrmex_version
+    except AttributeError as err:
+        raise ImportError(f"codomyrmex_keys: {path} is not codomyrmex_keys (no codomyrmex_version)") from err
+    version_fn.restype = c_char_p
+    version_fn.argtypes = []
+    found = (version_fn() or b"").decode("ascii", "replace")
+    major = found.split(".", 1)[0]
+    if major != str(ABI_MAJOR):
+        raise ImportError(
+            f"codomyrmex_keys: {path} is version {found or '(unknown)'} of the library, but this package "
+            f"needs version {ABI_MAJOR}.x: install libcodomyrmex-keys{ABI_MAJOR} or a wheel that bundles it"
+        )
+    return cdll
 
 
 def _load() -> tuple[ctypes.CDLL, str]:
     from_env = os.environ.get(LIB_DIR_ENV)
     if from_env:
-        path = os.path.join(os.path.abspath(from_env), _BASE_NAME)
+        path = os.path.join(os.path.abspath(from_env), _SONAME)
         try:
-            return ctypes.CDLL(path), path
+            return _open(path), path
         except OSError as err:
             raise ImportError(f"codomyrmex_keys: cannot load {path} (from ${LIB_DIR_ENV}): {err}") from err
 
-    # <repo>/bindings/python/codomyrmex_keys/_native.py -> <repo>
-    in_repo = Path(__file__).resolve().parents[3] / "target" / "release" / _BASE_NAME
-    if in_repo.is_file():
-        return ctypes.CDLL(str(in_repo)), str(in_repo)
-
-    tried = [_SYSTEM_NAME]
-    found = ctypes.util.find_library("codomyrmex_keys")
-    if found and found not in tried:
-        tried.append(found)
     errors = []
-    for name in tried:
+    candidates = [str(_BUNDLED)] if _BUNDLED.is_file() else []
+    candidates.append(_SONAME)  # the dynamic loader's search path, never the current directory
+    for candidate in candidates:
         try:
-            return ctypes.CDLL(name), name
+            return _open(candidate), candidate
         except OSError as err:
             errors.append(str(err))
     raise ImportError(
-        f"codomyrmex_keys: cannot find the native library (tried {in_repo}, {', '.join(tried)}): "
-        f"{'; '.join(errors)}. Build it with `cargo build --release` or set ${LIB_DIR_ENV} "
-        f"to the directory holding {_BASE_NAME}."
+        f"codomyrmex_keys: cannot find the native library (tried {', '.join(candidates)}): "
+        f"{'; '.join(errors)}. Install a wheel that bundles it (pip install codomyrmex-keys), the "
+        f"system library (libcodomyrmex-keys{ABI_MAJOR}), or set ${LIB_DIR_ENV} to the directory "
+        f"holding {_SONAME}."
     )
 
 

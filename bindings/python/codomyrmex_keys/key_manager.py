@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import ctypes
 import os
-import weakref
+import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -50,8 +50,11 @@ class KeyManager:
     """An open key directory; each key is the file ``<dir>/<key_id>.key``.
 
     Open it with ``KeyManager.open(path)`` and close it with ``close()`` or a
-    ``with`` block. One KeyManager may be shared by many threads; ``close()``
-    waits for the calls in flight. Key ids are 1 to 128 characters from
+    ``with`` block: it holds a directory descriptor until then. One dropped
+    unclosed is closed when it is garbage-collected, with a
+    ``ResourceWarning``, as an unclosed file is (shown by ``python -X dev``,
+    ``-W default`` and test runners). One KeyManager may be shared by many
+    threads; ``close()`` waits for the calls in flight. Key ids are 1 to 128 characters from
     ``[A-Za-z0-9._-]``, not starting with ``.``.
 
     Keys are returned as ``bytes``, which Python cannot wipe; pass
@@ -59,12 +62,23 @@ class KeyManager:
     ``secure_zero`` when done.
     """
 
-    def __init__(self, handle: int, *, _token: object = None) -> None:
+    def __init__(self, handle: int, *, _token: object = None, _opened_as: str = "") -> None:
         """Internal: use ``KeyManager.open``."""
         if _token is not _OPEN or not isinstance(handle, int) or handle == 0:
             raise TypeError("use KeyManager.open(path) to open a key directory")
         self._handle = Handle(handle, _free_key_manager, "key manager")
-        self._finalizer = weakref.finalize(self, self._handle.close)
+        self._opened_as = _opened_as
+
+    def __del__(self) -> None:
+        handle: Handle | None = getattr(self, "_handle", None)  # None if __init__ refused
+        if handle is not None and not handle.closed:
+            warnings.warn(
+                f"unclosed KeyManager for {self._opened_as}: call close() or use `with KeyManager.open(...)`",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+            handle.close()
 
     @classmethod
     def open(cls, key_dir: KeyDir | None = None) -> KeyManager:
@@ -77,7 +91,8 @@ class KeyManager:
         out = ctypes.c_void_p()
         check(lib.codomyrmex_key_manager_open(path, ctypes.byref(out)))
         assert out.value is not None
-        return cls(out.value, _token=_OPEN)
+        opened_as = "the default key directory" if key_dir is None else repr(os.fsdecode(key_dir))
+        return cls(out.value, _token=_OPEN, _opened_as=opened_as)
 
     # -- lifetime --------------------------------------------------------------
 
@@ -88,7 +103,7 @@ class KeyManager:
 
     def close(self) -> None:
         """Releases the handle; later calls raise NullPointerError. Idempotent."""
-        self._finalizer()
+        self._handle.close()
 
     def __enter__(self) -> KeyManager:
         return self

@@ -7,6 +7,7 @@ import stat
 import struct
 import threading
 import unittest
+import warnings
 from pathlib import Path
 
 from _support import TempDirTestCase
@@ -232,6 +233,27 @@ class KeyManagerTest(TempDirTestCase):
             with self.assertRaises(keys.NullPointerError) as ctx:
                 call()
             self.assertEqual(ctx.exception.code, "CODOMYRMEX_ERR_NULL_POINTER")
+
+    def test_unclosed_manager_warns_like_an_unclosed_file(self) -> None:
+        fds_before = len(os.listdir("/proc/self/fd"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            km = KeyManager.open(self.key_dir)
+            km.store("x", b"key")
+            del km  # dropped without close(): freed at once by reference counting
+            closed = KeyManager.open(self.key_dir)
+            closed.close()
+            del closed
+        leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        self.assertEqual(len(leaks), 1, [str(w.message) for w in caught])
+        self.assertIn(f"unclosed KeyManager for {str(self.key_dir)!r}", str(leaks[0].message))
+        self.assertEqual(len(os.listdir("/proc/self/fd")), fds_before, "the descriptor was released")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with KeyManager.open(self.key_dir) as km2:
+                km2.list()
+            del km2
+        self.assertEqual([w for w in caught if issubclass(w.category, ResourceWarning)], [])
 
     def test_two_managers_and_reopen(self) -> None:
         with KeyManager.open(self.key_dir) as a, KeyManager.open(Path(self.key_dir)) as b:

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"codomyrmex.dev/keys/internal/cross"
+	"github.com/codomyrmex/codomyrmex-keys/bindings/go/internal/cross"
 )
 
 func main() {

@@ -23,7 +23,7 @@ import (
 	"sort"
 	"strings"
 
-	keys "codomyrmex.dev/keys"
+	keys "github.com/codomyrmex/codomyrmex-keys/bindings/go"
 )
 
 // Message is the data every language MACs.

@@ -53,6 +53,20 @@ module CodomyrmexKeys
       @lock = Mutex.new
       @idle = ConditionVariable.new
       @users = 0
+      ObjectSpace.define_finalizer(self, self.class.unclosed_warning(dir.nil? ? nil : dir.to_s))
+    end
+
+    # The finalizer of a manager that was never closed: the collector frees
+    # its handle (and directory descriptor), and this warns, through
+    # Kernel#warn (silenced by `ruby -W0`), since a process that relies on
+    # the collector runs out of descriptors long before it collects. A
+    # closed manager has no finalizer.
+    def self.unclosed_warning(dir)
+      where = dir ? "'#{dir}'" : 'the default key directory'
+      proc do
+        warn "codomyrmex_keys: a KeyManager for #{where} was garbage-collected without close; " \
+             'use the block form KeyManager.open(dir) { |km| ... } or call close'
+      end
     end
 
     # Releases the manager, after the calls in progress in other threads.
@@ -63,6 +77,7 @@ module CodomyrmexKeys
         @handle&.free
         @handle = nil
       end
+      ObjectSpace.undefine_finalizer(self)
       nil
     end
 

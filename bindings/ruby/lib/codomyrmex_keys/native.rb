@@ -10,92 +10,120 @@ module CodomyrmexKeys
   module Native
     extend FFI::Library
 
-    # Where the shared library is loaded from: the directory
-    # $CODOMYRMEX_KEYS_LIB_DIR if set, else <repo>/target/release if the
-    # library is there, else the system's search path.
-    def self.library_candidates
-      name = FFI.map_library_name('codomyrmex_keys')
-      dir = ENV['CODOMYRMEX_KEYS_LIB_DIR']
-      return [File.join(dir, name)] if dir && !dir.empty?
+    # The major version of the C library these bindings are written for.
+    ABI_MAJOR = 1
+    SONAME = "libcodomyrmex_keys.so.#{ABI_MAJOR}"
+    # A platform gem carries the library here.
+    BUNDLED = File.expand_path(File.join('native', SONAME), __dir__)
 
-      built = File.expand_path(File.join('..', '..', '..', '..', 'target', 'release', name), __dir__)
-      File.file?(built) ? [built] : ['codomyrmex_keys']
+    # Where the shared library is loaded from, first match wins: the
+    # directory $CODOMYRMEX_KEYS_LIB_DIR if set (an explicit choice: no
+    # fallback); else the copy bundled in the gem; else SONAME from the
+    # system's library search path (the Debian package libcodomyrmex-keys1,
+    # ldconfig, LD_LIBRARY_PATH). Never a path relative to the current
+    # directory.
+    def self.library_candidates
+      dir = ENV.fetch('CODOMYRMEX_KEYS_LIB_DIR', '')
+      return [File.join(File.expand_path(dir), SONAME)] unless dir.empty?
+
+      File.file?(BUNDLED) ? [BUNDLED, SONAME] : [SONAME]
     end
 
-    ffi_lib library_candidates
+    # The first candidate that opens and reports version ABI_MAJOR.x; a
+    # library of another major version is refused with LoadError.
+    def self.find_library
+      failures = []
+      library_candidates.each do |candidate|
+        begin
+          lib = FFI::DynamicLibrary.open(candidate, FFI::DynamicLibrary::RTLD_LAZY | FFI::DynamicLibrary::RTLD_LOCAL)
+        rescue LoadError => e
+          failures << "#{candidate}: #{e.message}"
+          next
+        end
+        symbol = lib.find_function('codomyrmex_version')
+        raise LoadError, "codomyrmex_keys: #{candidate} has no codomyrmex_version" unless symbol
+
+        found = FFI::Function.new(:string, [], symbol).call.to_s
+        unless found.split('.').first == ABI_MAJOR.to_s
+          raise LoadError, "codomyrmex_keys: #{candidate} is version #{found} of the library, but this gem " \
+                           "needs version #{ABI_MAJOR}.x: install libcodomyrmex-keys#{ABI_MAJOR} or the " \
+                           'platform gem that bundles it'
+        end
+        return candidate
+      end
+      raise LoadError, "codomyrmex_keys: cannot load the native library (#{failures.join('; ')}); install " \
+                       "libcodomyrmex-keys#{ABI_MAJOR}, or set CODOMYRMEX_KEYS_LIB_DIR to the directory " \
+                       "holding #{SONAME}"
+    end
+
+    # The file the functions were attached from.
+    LIBRARY_PATH = find_library
+    ffi_lib LIBRARY_PATH
 
     typedef :int, :status
     typedef :uint32, :hash_alg
 
-    # Library-wide functions.
-    attach_function :codomyrmex_version, [], :string
-    attach_function :codomyrmex_status_name, [:uint32], :string
-    attach_function :codomyrmex_last_error_message, %i[pointer size_t], :size_t
-    attach_function :codomyrmex_random_bytes, %i[pointer size_t], :status
-    attach_function :codomyrmex_secure_zero, %i[pointer size_t], :void
+    # Every C function: name, parameter types, return type, and whether it
+    # touches the disk (then it releases the GVL while it runs, so other Ruby
+    # threads keep going). test/abi_test.rb compares this table with
+    # abi/codomyrmex_keys.abi; a new C function is one more line here.
+    FUNCTIONS = [
+      # Library-wide functions.
+      [:codomyrmex_version, [], :string],
+      [:codomyrmex_status_name, [:uint32], :string],
+      [:codomyrmex_last_error_message, %i[pointer size_t], :size_t],
+      [:codomyrmex_random_bytes, %i[pointer size_t], :status],
+      [:codomyrmex_secure_zero, %i[pointer size_t], :void],
+      # Algorithms.
+      [:codomyrmex_hash_alg_from_name, %i[pointer pointer], :status],
+      [:codomyrmex_hash_digest_len, [:hash_alg], :size_t],
+      # HMAC.
+      [:codomyrmex_hmac_compute, %i[hash_alg pointer size_t pointer size_t pointer size_t pointer], :status],
+      [:codomyrmex_hmac_verify, %i[hash_alg pointer size_t pointer size_t pointer size_t], :status],
+      [:codomyrmex_hmac_new, %i[hash_alg pointer size_t pointer], :status],
+      [:codomyrmex_hmac_update, %i[pointer pointer size_t], :status],
+      [:codomyrmex_hmac_finish, %i[pointer pointer size_t pointer], :status],
+      [:codomyrmex_hmac_finish_verify, %i[pointer pointer size_t], :status],
+      [:codomyrmex_hmac_free, [:pointer], :void],
+      # HKDF.
+      [:codomyrmex_hkdf_derive, %i[hash_alg pointer size_t pointer size_t pointer size_t pointer size_t], :status],
+      [:codomyrmex_hkdf_extract, %i[hash_alg pointer size_t pointer size_t pointer size_t pointer], :status],
+      [:codomyrmex_hkdf_expand, %i[hash_alg pointer size_t pointer size_t pointer size_t], :status],
+      # Key manager.
+      [:codomyrmex_key_manager_open, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_free, [:pointer], :void],
+      [:codomyrmex_key_manager_dir, %i[pointer pointer size_t pointer], :status],
+      [:codomyrmex_key_manager_store, %i[pointer pointer pointer size_t], :status, :blocking],
+      [:codomyrmex_key_manager_create, %i[pointer pointer pointer size_t], :status, :blocking],
+      [:codomyrmex_key_manager_generate, %i[pointer pointer size_t], :status, :blocking],
+      [:codomyrmex_key_manager_get, %i[pointer pointer pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_exists, %i[pointer pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_delete, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_list, %i[pointer pointer size_t pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_rotate, %i[pointer pointer pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_hmac,
+       %i[pointer pointer hash_alg pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_hmac_verify,
+       %i[pointer pointer hash_alg pointer size_t pointer size_t], :status, :blocking],
+      [:codomyrmex_key_manager_derive,
+       %i[pointer pointer hash_alg pointer size_t pointer size_t pointer size_t], :status, :blocking],
+      # Key versions and tagged MACs.
+      [:codomyrmex_key_manager_current_version, %i[pointer pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_get_version, %i[pointer pointer uint32 pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_list_versions, %i[pointer pointer pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_prune, %i[pointer pointer uint32], :status, :blocking],
+      [:codomyrmex_key_manager_hmac_version,
+       %i[pointer pointer uint32 hash_alg pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_derive_version,
+       %i[pointer pointer uint32 hash_alg pointer size_t pointer size_t pointer size_t], :status, :blocking],
+      [:codomyrmex_key_manager_hmac_tagged,
+       %i[pointer pointer hash_alg pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_hmac_verify_tagged,
+       %i[pointer pointer hash_alg pointer size_t pointer size_t], :status, :blocking]
+    ].freeze
 
-    # Algorithms.
-    attach_function :codomyrmex_hash_alg_from_name, %i[pointer pointer], :status
-    attach_function :codomyrmex_hash_digest_len, [:hash_alg], :size_t
-
-    # HMAC.
-    attach_function :codomyrmex_hmac_compute,
-                    %i[hash_alg pointer size_t pointer size_t pointer size_t pointer], :status
-    attach_function :codomyrmex_hmac_verify,
-                    %i[hash_alg pointer size_t pointer size_t pointer size_t], :status
-    attach_function :codomyrmex_hmac_new, %i[hash_alg pointer size_t pointer], :status
-    attach_function :codomyrmex_hmac_update, %i[pointer pointer size_t], :status
-    attach_function :codomyrmex_hmac_finish, %i[pointer pointer size_t pointer], :status
-    attach_function :codomyrmex_hmac_finish_verify, %i[pointer pointer size_t], :status
-    attach_function :codomyrmex_hmac_free, [:pointer], :void
-
-    # HKDF.
-    attach_function :codomyrmex_hkdf_derive,
-                    %i[hash_alg pointer size_t pointer size_t pointer size_t pointer size_t], :status
-    attach_function :codomyrmex_hkdf_extract,
-                    %i[hash_alg pointer size_t pointer size_t pointer size_t pointer], :status
-    attach_function :codomyrmex_hkdf_expand,
-                    %i[hash_alg pointer size_t pointer size_t pointer size_t], :status
-
-    # Key manager. These touch the disk (and fsync), so they release the
-    # GVL while they run: other Ruby threads keep going.
-    def self.attach_blocking(name, args, ret)
-      attach_function name, args, ret, blocking: true
+    FUNCTIONS.each do |name, args, ret, blocking|
+      attach_function name, args, ret, blocking: blocking == :blocking
     end
-
-    attach_blocking :codomyrmex_key_manager_open, %i[pointer pointer], :status
-    attach_function :codomyrmex_key_manager_free, [:pointer], :void
-    attach_function :codomyrmex_key_manager_dir, %i[pointer pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_store, %i[pointer pointer pointer size_t], :status
-    attach_blocking :codomyrmex_key_manager_create, %i[pointer pointer pointer size_t], :status
-    attach_blocking :codomyrmex_key_manager_generate, %i[pointer pointer size_t], :status
-    attach_blocking :codomyrmex_key_manager_get, %i[pointer pointer pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_exists, %i[pointer pointer pointer], :status
-    attach_blocking :codomyrmex_key_manager_delete, %i[pointer pointer], :status
-    attach_blocking :codomyrmex_key_manager_list, %i[pointer pointer size_t pointer pointer], :status
-    attach_blocking :codomyrmex_key_manager_rotate,
-                    %i[pointer pointer pointer size_t pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_hmac,
-                    %i[pointer pointer hash_alg pointer size_t pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_hmac_verify,
-                    %i[pointer pointer hash_alg pointer size_t pointer size_t], :status
-    attach_blocking :codomyrmex_key_manager_derive,
-                    %i[pointer pointer hash_alg pointer size_t pointer size_t pointer size_t], :status
-
-    # Key versions and tagged MACs.
-    attach_blocking :codomyrmex_key_manager_current_version, %i[pointer pointer pointer], :status
-    attach_blocking :codomyrmex_key_manager_get_version,
-                    %i[pointer pointer uint32 pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_list_versions,
-                    %i[pointer pointer pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_prune, %i[pointer pointer uint32], :status
-    attach_blocking :codomyrmex_key_manager_hmac_version,
-                    %i[pointer pointer uint32 hash_alg pointer size_t pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_derive_version,
-                    %i[pointer pointer uint32 hash_alg pointer size_t pointer size_t pointer size_t], :status
-    attach_blocking :codomyrmex_key_manager_hmac_tagged,
-                    %i[pointer pointer hash_alg pointer size_t pointer size_t pointer], :status
-    attach_blocking :codomyrmex_key_manager_hmac_verify_tagged,
-                    %i[pointer pointer hash_alg pointer size_t pointer size_t], :status
   end
 end
