@@ -161,13 +161,6 @@ typedef enum {
 } codomyrmex_status;
 
 /**
- * A status of the C interface: what a call returned. The numbers are
- * permanent (outside code is written against them); a retired number is
- * never reused.
- */
-typedef struct Status Status;
-
-/**
  * A streaming HMAC: created by `codomyrmex_hmac_new`, fed by
  * `codomyrmex_hmac_update`, read by `codomyrmex_hmac_finish` or
  * `codomyrmex_hmac_finish_verify`, released by `codomyrmex_hmac_free`.
