@@ -178,6 +178,15 @@ typedef struct codomyrmex_hmac codomyrmex_hmac;
 typedef struct codomyrmex_key_manager codomyrmex_key_manager;
 
 /**
+ * Every version of one key, loaded by `codomyrmex_key_manager_load`,
+ * released by `codomyrmex_keyring_free`. Opaque. One keyring may be used
+ * by many threads at once, a refresh included. Its keys live in memory
+ * that is locked (best effort) and left out of core dumps, and are wiped
+ * when replaced and when freed.
+ */
+typedef struct codomyrmex_keyring codomyrmex_keyring;
+
+/**
  * Options for `codomyrmex_key_manager_open_with`: created by
  * `codomyrmex_open_options_new` with every default, changed by the
  * `codomyrmex_open_options_set_*` functions, released by
@@ -926,6 +935,147 @@ codomyrmex_status codomyrmex_key_manager_stage_generate(const codomyrmex_key_man
 codomyrmex_status codomyrmex_key_manager_promote(const codomyrmex_key_manager *km,
                                                  const char *key_id,
                                                  uint32_t version);
+
+/**
+ * Loads every version of `key_id` (current, older and staged) for MACs
+ * with `alg`, and stores a new keyring in `*out` (set on success only;
+ * release it with `codomyrmex_keyring_free`). A MAC with the keyring then
+ * reads no file and costs about two hash compressions plus the data.
+ *
+ * `refresh_ms > 0`: at most this often, a call checks cheaply (no file
+ * read) whether the key changed in the store and reloads it; a rotation,
+ * prune, promotion or delete is seen within `refresh_ms` plus a few
+ * milliseconds. `0`: only `codomyrmex_keyring_refresh` reloads. A reload
+ * that fails keeps the last good keys; only the refresh call reports the
+ * error. A deleted key is wiped: calls then fail with
+ * `CODOMYRMEX_ERR_NOT_FOUND`. The keyring keeps working after `km` is
+ * freed.
+ *
+ * Errors: as `codomyrmex_key_manager_get` for the key and each version;
+ * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`; `CODOMYRMEX_ERR_IO` if memory
+ * for the keys cannot be mapped.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_load(const codomyrmex_key_manager *km,
+                                              const char *key_id,
+                                              codomyrmex_hash_alg alg,
+                                              uint32_t refresh_ms,
+                                              codomyrmex_keyring **out);
+
+/**
+ * Wipes the keyring's keys and releases it. `NULL` does nothing. Must not
+ * be called twice on the same keyring, nor while another thread still
+ * uses it.
+ *
+ * # Safety
+ * `kr` must be NULL or a keyring from `codomyrmex_key_manager_load` not
+ * yet freed.
+ */
+void codomyrmex_keyring_free(codomyrmex_keyring *kr);
+
+/**
+ * Checks the store now and reloads the key if it changed; `*out_changed`
+ * says whether the keys served changed.
+ *
+ * Errors: the store's error when the check or the reload fails (the last
+ * good keys are still served); `CODOMYRMEX_ERR_NOT_FOUND` if the key was
+ * deleted (its keys are wiped; a later refresh loads it again once it
+ * exists).
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; `out_changed` NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_refresh(const codomyrmex_keyring *kr,
+                                             bool *out_changed);
+
+/**
+ * Writes the number of the version MACs are made with now into `*out`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; `out` NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_current_version(const codomyrmex_keyring *kr,
+                                                     uint32_t *out);
+
+/**
+ * HMAC of `data` with the current version, the keyring's algorithm: the
+ * same bytes as `codomyrmex_key_manager_hmac` for the same key state.
+ * Buffer rule as `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; a non-NULL `data` valid for
+ * `data_len` bytes; `out` NULL or valid for `out_cap` bytes; `out_len`
+ * NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_hmac(const codomyrmex_keyring *kr,
+                                          const uint8_t *data,
+                                          size_t data_len,
+                                          uint8_t *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
+
+/**
+ * Checks `mac` against the HMAC of `data` with the current version, in
+ * constant time in the MAC's content: `CODOMYRMEX_OK` or
+ * `CODOMYRMEX_ERR_VERIFY_FAILED` (a wrong length included).
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; non-NULL `data` and `mac` valid for
+ * their lengths.
+ */
+CODOMYRMEX_MUST_USE
+codomyrmex_status codomyrmex_keyring_hmac_verify(const codomyrmex_keyring *kr,
+                                                 const uint8_t *data,
+                                                 size_t data_len,
+                                                 const uint8_t *mac,
+                                                 size_t mac_len);
+
+/**
+ * A tagged MAC of `data` with the current version (`0x01 || version
+ * (4 bytes, big-endian) || HMAC`): the same bytes as
+ * `codomyrmex_key_manager_hmac_tagged` for the same key state. Buffer rule
+ * as `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * As `codomyrmex_keyring_hmac`.
+ */
+codomyrmex_status codomyrmex_keyring_hmac_tagged(const codomyrmex_keyring *kr,
+                                                 const uint8_t *data,
+                                                 size_t data_len,
+                                                 uint8_t *out,
+                                                 size_t out_cap,
+                                                 size_t *out_len);
+
+/**
+ * Checks the tagged MAC `tag` against `data` with the version it names
+ * (any version the keyring holds, staged ones included), in constant time
+ * in the MAC: `CODOMYRMEX_OK`, or `CODOMYRMEX_ERR_VERIFY_FAILED` for a bad
+ * format byte, a wrong length, a version the keyring does not hold (0
+ * included) or a mismatch.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; non-NULL `data` and `tag` valid for
+ * their lengths.
+ */
+CODOMYRMEX_MUST_USE
+codomyrmex_status codomyrmex_keyring_hmac_verify_tagged(const codomyrmex_keyring *kr,
+                                                        const uint8_t *data,
+                                                        size_t data_len,
+                                                        const uint8_t *tag,
+                                                        size_t tag_len);
 
 /**
  * The library's version, e.g. `"1.1.0"`: a static NUL-terminated string,

@@ -15,6 +15,7 @@ pub mod alg;
 pub mod hkdf;
 pub mod hmac;
 pub mod key_manager;
+pub mod keyring;
 pub mod library;
 pub mod options;
 pub mod status;
