@@ -3,11 +3,11 @@
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{Op, scrubbed_op};
+use crate::sys::wipe::Wiped;
 use ::hmac::Hmac;
 use hkdf::HmacImpl;
 use sha2::{Sha256, Sha384, Sha512};
 use std::fmt;
-use std::mem::ManuallyDrop;
 use subtle::ConstantTimeEq;
 
 /// An HMAC value: 32, 48 or 64 bytes depending on the algorithm.
@@ -202,9 +202,10 @@ pub struct HmacStream(Box<StreamState>);
 /// The keyed start and the running state of a stream.
 #[derive(Clone)]
 struct StreamState {
-    // Dropped by hand, so that the whole block can be zeroed afterwards.
-    keyed: ManuallyDrop<State>,
-    running: ManuallyDrop<State>,
+    // Zeroed whole after the drop, the unused tail of a smaller hash's
+    // state included.
+    keyed: Wiped<State>,
+    running: Wiped<State>,
 }
 
 impl HmacStream {
@@ -213,8 +214,8 @@ impl HmacStream {
         HmacStream(scrubbed_op(Op::Stream, alg, || {
             let keyed = State::new(alg, key);
             Box::new(StreamState {
-                running: ManuallyDrop::new(keyed.clone()),
-                keyed: ManuallyDrop::new(keyed),
+                running: Wiped::new(keyed.clone()),
+                keyed: Wiped::new(keyed),
             })
         }))
     }
@@ -256,20 +257,6 @@ impl Clone for HmacStream {
         HmacStream(scrubbed_op(Op::Stream, self.alg(), || {
             Box::new((*self.0).clone())
         }))
-    }
-}
-
-impl Drop for StreamState {
-    fn drop(&mut self) {
-        // SAFETY: each state is dropped exactly once, here (as ManuallyDrop,
-        // nothing else drops them). Then every byte of the block is zeroed,
-        // padding and the unused tail of a state smaller than the largest
-        // included: it holds no pointer, and nothing reads it after.
-        unsafe {
-            ManuallyDrop::drop(&mut self.keyed);
-            ManuallyDrop::drop(&mut self.running);
-            zeroize::zeroize_flat_type(self);
-        }
     }
 }
 

@@ -35,7 +35,6 @@ mod error;
 #[cfg(feature = "etcd")]
 mod etcd;
 mod hkdf;
-#[allow(unsafe_code)]
 mod hmac;
 mod hmac_key;
 mod keyring;

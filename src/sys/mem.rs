@@ -2,7 +2,8 @@
 //! anonymously, locked into RAM when the system allows it, excluded from
 //! core dumps, and zeroed before they are unmapped.
 //!
-//! Every `unsafe` block of the library outside the C layer is in this file.
+//! Its `unsafe` blocks are the system calls and raw memory accesses this
+//! needs, each with the reason it is sound.
 //!
 //! - `mmap` of private anonymous pages: nothing else in the process shares
 //!   them, and the allocator never hands them out again.

@@ -5,3 +5,4 @@
 pub(crate) mod lock;
 pub(crate) mod mem;
 pub(crate) mod user;
+pub(crate) mod wipe;
