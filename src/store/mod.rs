@@ -11,17 +11,23 @@ mod beneath;
 mod codec;
 mod default_dir;
 mod dir;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod fs;
 mod key;
 mod key_id;
 mod mounted;
 mod options;
+mod status;
 mod tagged;
 
 pub use default_dir::{KEY_DIR_ENV, default_key_dir};
 pub use key::{Key, Version, Versions};
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
-pub use options::{DEFAULT_LOCK_TIMEOUT, Location, OpenOptions};
+pub use options::{
+    DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Location, OpenOptions,
+};
+pub use status::SourceStatus;
 pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
 use crate::error::{Argument, Error, ErrorKind, Result};
@@ -95,11 +101,18 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::open`] for a directory; for a mounted source,
     /// [`ErrorKind::InsecurePermissions`] if it is not trusted (see
-    /// [`Location::Mounted`]) and [`ErrorKind::Io`] if it cannot be opened.
+    /// [`Location::Mounted`]) and [`ErrorKind::Io`] if it cannot be opened;
+    /// for etcd, [`ErrorKind::InvalidArgument`] for a malformed endpoint, a
+    /// zero timeout, TLS client files not given together, or a library
+    /// built without the `etcd` feature, and
+    /// [`ErrorKind::InsecurePermissions`] for a password or TLS key file
+    /// others can read. Opening etcd sends nothing: an unreachable cluster
+    /// fails the first call with [`ErrorKind::Io`].
     pub fn open_with(location: &Location, options: &OpenOptions) -> Result<KeyManager> {
         let backend: Box<dyn Backend> = match location {
             Location::Dir(path) => Box::new(dir::DirBackend::open(path, options)?),
             Location::Mounted(path) => Box::new(mounted::MountedBackend::open(path, options)?),
+            Location::Etcd { .. } => open_etcd(location, options)?,
         };
         if !backend.read_only() {
             backend.sweep();
@@ -398,8 +411,9 @@ impl KeyManager {
     /// it replaces is kept.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`] unless `version` is staged; otherwise as
-    /// [`KeyManager::store`].
+    /// [`ErrorKind::NotFound`] unless `version` is staged;
+    /// [`ErrorKind::InvalidArgument`] if a rotation made a newer current
+    /// version since it was staged; otherwise as [`KeyManager::store`].
     pub fn promote(&self, key_id: &str, version: NonZeroU32) -> Result<()> {
         let id = self.writable_id(key_id)?;
         let version = version.get();
@@ -409,6 +423,18 @@ impl KeyManager {
                 return Err(Error::new(
                     ErrorKind::NotFound,
                     format!("key '{id}' has no staged version {version}"),
+                ));
+            }
+            // The current version is the newest that is not staged: a
+            // rotation since the stage went past this one.
+            if version < view.current {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "staged version {version} of key '{id}' is older than the current \
+                         version {}: stage it again to make it current",
+                        view.current
+                    ),
                 ));
             }
             Ok((Change::Promote { version }, ()))
@@ -490,6 +516,22 @@ impl KeyManager {
         )
         .into())
     }
+}
+
+/// The backend of an etcd location.
+#[cfg(feature = "etcd")]
+fn open_etcd(location: &Location, options: &OpenOptions) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(etcd::EtcdBackend::open(location, options)?))
+}
+
+/// Without the `etcd` feature, an etcd location is refused.
+#[cfg(not(feature = "etcd"))]
+fn open_etcd(location: &Location, _options: &OpenOptions) -> Result<Box<dyn Backend>> {
+    options::check_etcd_support(location)?;
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        format!("'{location}' is not a key source this library can open"),
+    ))
 }
 
 /// The number a new version of `id` gets.
