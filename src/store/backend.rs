@@ -171,6 +171,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         ))
     }
 
+    /// For a source shared by many hosts, its revision and the members
+    /// that answer; `None` for a local source.
+    fn source_status(&self) -> Result<Option<super::status::SourceStatus>> {
+        Ok(None)
+    }
+
     /// Removes, as far as it can prove them dead, what killed writers left
     /// behind (temporary files, records of deleted keys); done once when a
     /// writable source is opened. Best effort: leftovers are harmless, and
