@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use codomyrmex_keys::etcd_client_for_tests::{Client, EtcdConfig, RangeRequest};
 use codomyrmex_keys::{KeyManager, Location, OpenOptions};
 use std::collections::HashMap;
