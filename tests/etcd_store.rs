@@ -304,3 +304,151 @@ fn tls_and_authentication() {
         km.get("api").unwrap()
     );
 }
+
+/// The CLI on an etcd source: `--source etcd://...` with its options, and
+/// `status` with the revision and the members that answered.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_on_etcd() {
+    use std::process::Command;
+    let cluster = shared_cluster();
+    let source = format!("etcd://{}{}", cluster.endpoints(), prefix("cli"));
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_codomyrmex-keys"))
+            .args(["--source", &source, "--timeout-ms", "3000"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let ok = |args: &[&str]| {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stdout
+    };
+    ok(&["generate", "api"]);
+    assert_eq!(ok(&["rotate", "api"]), "2\n");
+    assert_eq!(ok(&["stage", "api"]), "3\n");
+    let status = ok(&["status"]);
+    let fields: Vec<&str> = status.trim_end().split(' ').collect();
+    assert_eq!(
+        fields[..4],
+        ["api", "current=2", "retained=1", "staged=3"],
+        "{status}"
+    );
+    let revision: u64 = fields[4]
+        .strip_prefix("revision=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(revision > 0);
+    assert_eq!(fields[5], "members=3/3", "{status}");
+    ok(&["promote", "api", "3"]);
+    assert_eq!(ok(&["versions", "api"]), "1\n2\n3 (current)\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("message");
+    std::fs::write(&data, b"message").unwrap();
+    let data = data.to_str().unwrap();
+    let tag = ok(&["hmac", "api", data, "--tagged"]);
+    assert!(
+        tag.starts_with("0100000003"),
+        "made with the promoted version: {tag}"
+    );
+    ok(&["verify", "api", tag.trim_end(), data, "--tagged"]);
+
+    let (code, _, stderr) = run(&["--timeout-ms", "0", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(&["--tls-cert", "/c.pem", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_codomyrmex-keys"))
+        .args([
+            "--source",
+            &format!("etcd://{closed}"),
+            "--timeout-ms",
+            "300",
+            "status",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(19), "{stderr}");
+    assert!(stderr.contains(&closed.to_string()), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// The C interface on etcd: the options of §12 set through their setters,
+/// the key manager opened on the cluster, its location as its "dir".
+#[test]
+#[allow(unsafe_code)]
+fn c_interface_opens_etcd_with_its_options() {
+    use codomyrmex_keys::ffi::key_manager::*;
+    use codomyrmex_keys::ffi::options::*;
+    use codomyrmex_keys::ffi::status::codomyrmex_status::*;
+    use std::ffi::{CStr, CString};
+    let cluster = shared_cluster();
+    let location = cluster.location(&prefix("c-interface")).to_string();
+    let c_location = CString::new(location.clone()).unwrap();
+    // SAFETY: every pointer is valid for the call; handles are freed once.
+    unsafe {
+        let mut opts = std::ptr::null_mut();
+        assert_eq!(codomyrmex_open_options_new(&mut opts), CODOMYRMEX_OK);
+        assert_eq!(
+            codomyrmex_open_options_set_timeout_ms(opts, 0),
+            CODOMYRMEX_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            codomyrmex_open_options_set_timeout_ms(opts, 3000),
+            CODOMYRMEX_OK
+        );
+        let mut km = std::ptr::null_mut();
+        assert_eq!(
+            codomyrmex_key_manager_open_with(c_location.as_ptr(), opts, &mut km),
+            CODOMYRMEX_OK
+        );
+        codomyrmex_open_options_free(opts);
+        assert_eq!(
+            codomyrmex_key_manager_generate(km, c"api".as_ptr(), 32),
+            CODOMYRMEX_OK
+        );
+        let mut exists = false;
+        assert_eq!(
+            codomyrmex_key_manager_exists(km, c"api".as_ptr(), &mut exists),
+            CODOMYRMEX_OK
+        );
+        assert!(exists);
+        let mut version = 0;
+        assert_eq!(
+            codomyrmex_key_manager_stage_generate(km, c"api".as_ptr(), 32, &mut version),
+            CODOMYRMEX_OK
+        );
+        assert_eq!(
+            codomyrmex_key_manager_promote(km, c"api".as_ptr(), version),
+            CODOMYRMEX_OK
+        );
+        assert_eq!(
+            codomyrmex_key_manager_promote(km, c"api".as_ptr(), 9),
+            CODOMYRMEX_ERR_NOT_FOUND
+        );
+        let mut shown = [0 as std::ffi::c_char; 512];
+        let mut len = 0;
+        let status = codomyrmex_key_manager_dir(km, shown.as_mut_ptr(), shown.len(), &mut len);
+        assert_eq!(status, CODOMYRMEX_OK);
+        assert_eq!(CStr::from_ptr(shown.as_ptr()).to_str().unwrap(), location);
+        assert_eq!(len, location.len() + 1);
+        codomyrmex_key_manager_free(km);
+    }
+    let versions = cluster
+        .open(&prefix("c-interface"), TIMEOUT)
+        .key("api")
+        .unwrap()
+        .versions()
+        .unwrap();
+    assert_eq!((versions.current, versions.retained), (v(2), vec![v(1)]));
+}
