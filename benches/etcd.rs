@@ -9,7 +9,7 @@
 //! row (default 300). Reported: median and 90th percentile, in
 //! milliseconds.
 
-use codomyrmex_keys::etcd_client_for_tests::{Client, EtcdConfig};
+use codomyrmex_keys::etcd_client_for_tests::{Client, Compare, CompareOp, EtcdConfig, Op};
 use codomyrmex_keys::{KeyManager, Location, OpenOptions};
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -83,7 +83,7 @@ fn summary(mut times: Vec<Duration>) -> (f64, f64) {
 
 fn row(name: &str, times: Vec<Duration>) -> f64 {
     let (median, p90) = summary(times);
-    println!("| {name:<46} | {median:>8.2} | {p90:>8.2} |");
+    println!("| {name:<50} | {median:>8.2} | {p90:>8.2} |");
     median
 }
 
@@ -119,8 +119,8 @@ fn main() {
     println!(
         "etcd 3-member cluster on loopback, {samples} samples per row (etcdctl: 1/5 of them)\n"
     );
-    println!("| operation                                      | median ms |   p90 ms |");
-    println!("|------------------------------------------------|----------:|---------:|");
+    println!("| operation                                          | median ms |   p90 ms |");
+    println!("|----------------------------------------------------|----------:|---------:|");
     row(
         "key manager get (one range read)",
         measure(samples, |_| {
@@ -143,39 +143,56 @@ fn main() {
             client.range(b"/floor/k").unwrap();
         }),
     );
+    let guard = [Compare::mod_revision(b"/floor/", CompareOp::Less, i64::MAX).over_prefix()];
+    row(
+        "client txn: prefix compare + 2 puts (wire floor)",
+        measure(samples, |i| {
+            let value = [i as u8; 32];
+            let ops = [
+                Op::Put {
+                    key: b"/floor/k",
+                    value: &value,
+                },
+                Op::Put {
+                    key: b"/floor/m",
+                    value: b"{}",
+                },
+            ];
+            assert!(client.txn(&guard, &ops, &[]).unwrap().succeeded);
+        }),
+    );
     row(
         "client put of one key (wire floor)",
         measure(samples, |i| {
             client.put(b"/floor/k", &[i as u8; 32]).unwrap();
         }),
     );
+    // etcdctl runs interleaved (start, get, put, start, ...), so that the
+    // paired differences cancel the process start however the load drifts.
     let few = (samples / 5).max(10);
-    let start = row(
-        "etcdctl version (process start, no request)",
-        measure(few, |_| {
-            etcdctl(endpoints, &["version"]);
-        }),
-    );
-    let get = row(
-        "etcdctl get",
-        measure(few, |_| {
-            etcdctl(endpoints, &["get", "/floor/k"]);
-        }),
-    );
-    let put = row(
-        "etcdctl put",
-        measure(few, |i| {
-            etcdctl(endpoints, &["put", "/floor/k", &format!("value-{i}")]);
-        }),
-    );
-    println!(
-        "| {:<46} | {:>8.2} |          |",
-        "etcdctl get minus process start",
-        get - start
-    );
-    println!(
-        "| {:<46} | {:>8.2} |          |",
-        "etcdctl put minus process start",
-        put - start
-    );
+    let (mut start, mut get, mut put) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..few {
+        for (times, args) in [
+            (&mut start, vec!["version".to_owned()]),
+            (&mut get, vec!["get".to_owned(), "/floor/k".to_owned()]),
+            (
+                &mut put,
+                vec!["put".to_owned(), "/floor/k".to_owned(), format!("v{i}")],
+            ),
+        ] {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let started = Instant::now();
+            etcdctl(endpoints, &args);
+            times.push(started.elapsed());
+        }
+    }
+    let minus = |a: &[Duration], b: &[Duration]| -> Vec<Duration> {
+        a.iter().zip(b).map(|(a, b)| a.saturating_sub(*b)).collect()
+    };
+    let (get_net, put_net) = (minus(&get, &start), minus(&put, &start));
+    row("etcdctl version (process start, no request)", start);
+    row("etcdctl get", get);
+    row("etcdctl put", put);
+    row("etcdctl get minus process start (paired)", get_net);
+    row("etcdctl put minus process start (paired)", put_net);
 }

@@ -105,7 +105,7 @@ fn one_operation(km: &KeyManager, rng: &mut Rng, ids: (usize, usize, usize)) -> 
         70..80 => {
             // The newest staged version above the current one, whoever staged it.
             let versions = km.key(id).unwrap().versions();
-            let version = versions.map(|v| v.staged.into_iter().filter(|&s| s > v.current).last());
+            let version = versions.map(|v| v.staged.into_iter().rfind(|&s| s > v.current));
             match version {
                 Ok(Some(version)) => match km.promote(id, version) {
                     Ok(()) => Ok(format!("promote {id} {version} {at}")),
@@ -192,11 +192,15 @@ fn load_worker() {
     std::fs::write(worker_env(LOG_ENV), log).unwrap();
 }
 
+/// A rotation as a worker saw it: the new key, the key it replaced, and
+/// when it returned (milliseconds since the epoch).
+type Rotation = (Vec<u8>, Vec<u8>, u128);
+
 /// What the workers of one load did.
 #[derive(Default)]
 struct Logs {
-    /// Per key: (new key, old key, when) of every rotation.
-    rotations: BTreeMap<String, Vec<(Vec<u8>, Vec<u8>, u128)>>,
+    /// Per key: every rotation.
+    rotations: BTreeMap<String, Vec<Rotation>>,
     /// Per key: version → bytes of every stage.
     stages: BTreeMap<String, HashMap<u32, Vec<u8>>>,
     /// Per key: the versions promoted.
@@ -549,7 +553,7 @@ fn sigkill_during_transactions_never_half_applies() {
         kills += 1;
         let done = std::fs::read_to_string(&log).unwrap_or_default();
         mid_work += usize::from(!done.is_empty());
-        check_whole(&km, done.lines().filter(|l| l.starts_with("rotate")).last());
+        check_whole(&km, done.lines().rfind(|l| l.starts_with("rotate")));
     }
     eprintln!(
         "{kills} SIGKILLs in {:?}, {mid_work} of them after the writer had finished operations",
