@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds codomyrmex_keys in release mode and installs it into a prefix:
 #
-#   scripts/install.sh [--prefix DIR] [--libdir DIR] [--includedir DIR]
+#   scripts/install.sh [--prefix DIR] [--libdir DIR] [--includedir DIR] [--features LIST]
 #
-# (default prefix /usr/local; DESTDIR is honoured for staging). Installs
+# (default prefix /usr/local; DESTDIR is honoured for staging; --features
+# etcd builds in the etcd key source, as distribution packages should). Installs
 #   <libdir>/libcodomyrmex_keys.so.X.Y.Z, .so.X -> .so.X.Y.Z, .so -> .so.X
 #   <libdir>/libcodomyrmex_keys.a
 #   <includedir>/codomyrmex_keys.h
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 prefix=/usr/local
 libdir=""
 includedir=""
+features=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) prefix="$2"; shift 2 ;;
@@ -23,7 +25,9 @@ while [ $# -gt 0 ]; do
         --libdir=*) libdir="${1#*=}"; shift ;;
         --includedir) includedir="$2"; shift 2 ;;
         --includedir=*) includedir="${1#*=}"; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --features) features=(--features "$2"); shift 2 ;;
+        --features=*) features=(--features "${1#*=}"); shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -37,7 +41,7 @@ major="${version%%.*}"
 native_libs=$(cat packaging/native-static-libs.txt)
 
 echo "==> building codomyrmex_keys $version (release)"
-cargo build --release --locked --lib
+cargo build --release --locked --lib ${features[@]+"${features[@]}"}
 built="${CARGO_TARGET_DIR:-target}/release"
 
 echo "==> installing into ${destdir}${prefix}"
