@@ -16,6 +16,7 @@ mod etcd;
 mod fs;
 mod key;
 mod key_id;
+mod location;
 mod mounted;
 mod options;
 mod status;
@@ -24,9 +25,8 @@ mod tagged;
 pub use default_dir::{KEY_DIR_ENV, default_key_dir};
 pub use key::{Key, Version, Versions};
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
-pub use options::{
-    DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Location, OpenOptions,
-};
+pub use location::{DEFAULT_ETCD_PREFIX, Location};
+pub use options::{DEFAULT_ETCD_TIMEOUT, DEFAULT_LOCK_TIMEOUT, OpenOptions};
 pub use status::SourceStatus;
 pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
@@ -527,7 +527,7 @@ fn open_etcd(location: &Location, options: &OpenOptions) -> Result<Box<dyn Backe
 /// Without the `etcd` feature, an etcd location is refused.
 #[cfg(not(feature = "etcd"))]
 fn open_etcd(location: &Location, _options: &OpenOptions) -> Result<Box<dyn Backend>> {
-    options::check_etcd_support(location)?;
+    location::check_etcd_support(location)?;
     Err(Error::new(
         ErrorKind::InvalidArgument,
         format!("'{location}' is not a key source this library can open"),
