@@ -158,6 +158,23 @@ fn layout_in_etcd_and_sealed_values_bound_to_their_version() {
     assert!(left[0].1.starts_with(br#"{"txn":""#));
     assert!(!km.exists("api").unwrap());
     assert_eq!(km.list().unwrap(), Vec::<String>::new());
+
+    // Version entries put there by hand are removed when the id is made again.
+    client
+        .put(format!("{base}v/0000000007").as_bytes(), b"junk")
+        .unwrap();
+    client
+        .put(format!("{base}v/1").as_bytes(), b"junk")
+        .unwrap();
+    km.create("api", b"reborn").unwrap();
+    let names: Vec<Vec<u8>> = cluster
+        .raw_entries(&prefix)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let expected = [format!("{base}current"), format!("{base}v/0000000001")];
+    assert_eq!(names, expected.map(String::into_bytes));
+    assert_eq!(km.get("api").unwrap().as_bytes(), b"reborn");
 }
 
 /// Two managers (two hosts) on the same prefix see each other's changes

@@ -134,7 +134,12 @@ impl EtcdBackend {
                 version
             }
             Change::Remove { versions } => {
-                for (first, last) in runs(&view.all_versions(), &versions) {
+                let doomed = runs(&view.all_versions(), &versions);
+                if doomed.is_empty() {
+                    // Nothing to remove: the state read is already the result.
+                    return Ok(Commit::Done);
+                }
+                for (first, last) in doomed {
                     plan.ranges
                         .push((paths.version(first), paths.after_version(last)));
                 }
@@ -142,6 +147,8 @@ impl EtcdBackend {
                 view.current
             }
             Change::Delete => return self.delete(&paths, id, revision, &nonce),
+            // Decided on a key that exists: never asked for; deciding again
+            // on a fresh read is always safe.
             Change::Create { .. } | Change::Import { .. } => return Ok(Commit::Conflict),
         };
         plan.put_manifest(&paths, current, staged, &nonce);
@@ -177,8 +184,11 @@ impl EtcdBackend {
         plan.deletes.push(paths.deleted());
         let (current, staged) = match change {
             Change::Create { bytes, .. } => {
-                // Version entries no manifest names (put there by hand) go.
-                plan.ranges.push((paths.version(2), paths.versions_end()));
+                // Version entries no manifest names (put there by hand) go:
+                // everything under `v/` but version 1, which is put.
+                plan.ranges.push((paths.versions_start(), paths.version(1)));
+                plan.ranges
+                    .push((paths.after_version(1), paths.versions_end()));
                 plan.put(paths.version(1), self.codec.encode(id, 1, bytes)?);
                 (1, Vec::new())
             }
