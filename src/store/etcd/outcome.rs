@@ -16,7 +16,7 @@
 
 use super::EtcdBackend;
 use super::layout::KeyPaths;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::backend::Commit;
 
 impl EtcdBackend {
@@ -30,9 +30,11 @@ impl EtcdBackend {
         base: i64,
         nonce: &str,
     ) -> Result<Commit> {
+        // Whatever stopped the check (no member, a compacted revision),
+        // the outcome is unknown: an I/O failure, not a wrong argument.
         let unknown = |err: Error| {
             Error::new(
-                err.kind(),
+                ErrorKind::Io,
                 format!(
                     "the change to {} may or may not have been applied (its answer was lost, and \
                      checking failed): {}",
