@@ -647,7 +647,7 @@ fn sigkill_during_transactions_never_half_applies() {
         started.elapsed()
     );
     assert!(
-        mid_work >= 15,
+        mid_work >= 12,
         "too few kills landed while the writer worked: {mid_work}"
     );
 }
