@@ -69,8 +69,9 @@ pub use crate::secret::SecretBytes;
 
 pub use crate::keyring::Keyring;
 pub use crate::store::{
-    DEFAULT_LOCK_TIMEOUT, KEY_DIR_ENV, Key, KeyManager, Location, MAX_KEY_ID_LEN, MAX_KEY_LEN,
-    OpenOptions, TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier, Version, Versions,
-    default_key_dir, validate_key_id,
+    DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_TIMEOUT, DEFAULT_LOCK_TIMEOUT, KEY_DIR_ENV, Key, KeyManager,
+    Location, MAX_KEY_ID_LEN, MAX_KEY_LEN, OpenOptions, SourceStatus, TAG_OVERHEAD,
+    TaggedHmacStream, TaggedMac, TaggedVerifier, Version, Versions, default_key_dir,
+    validate_key_id,
 };
 pub use crate::sys::mem::{LockStats, lock_stats};

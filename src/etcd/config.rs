@@ -113,7 +113,7 @@ fn invalid(message: impl Into<String>) -> Error {
 
 /// Accepts `host:port` with a non-empty host of URL-safe characters (or a
 /// bracketed IPv6 address) and a port from 1 to 65535.
-fn check_endpoint(endpoint: &str) -> Result<()> {
+pub(crate) fn check_endpoint(endpoint: &str) -> Result<()> {
     let bad = |why: &str| invalid(format!("etcd endpoint '{endpoint}' {why}"));
     if endpoint.contains("://") {
         return Err(bad(

@@ -347,10 +347,15 @@ impl Transport {
                 attempts.started.elapsed().as_millis()
             )
         };
+        // A write that reached a member may still commit there.
+        let maybe = match attempts.maybe_applied {
+            true => "; a request was sent before its answer was lost, so it may have been applied",
+            false => "",
+        };
         Error::new(
             ErrorKind::Io,
             format!(
-                "etcd: no member answered {path} {when}: {}",
+                "etcd: no member answered {path} {when}: {}{maybe}",
                 tried.join(", ")
             ),
         )

@@ -27,6 +27,7 @@ mod wire;
 pub use answer::{
     DeleteResult, EndpointStatus, KeyValue, Member, OpResponse, RangeResult, TxnResult,
 };
+pub(crate) use config::check_endpoint;
 pub use config::{AuthConfig, DEFAULT_TIMEOUT, EtcdConfig, TlsFiles};
 pub use request::{Compare, CompareOp, CompareTarget, Op, RangeRequest};
 pub use watch::{WATCH_THREAD_NAME, WatchStatus, Watcher};
@@ -226,6 +227,13 @@ fn check_op(op: &Op) -> Result<()> {
             ErrorKind::InvalidArgument,
             "refusing to delete an empty prefix (the whole etcd key space)",
         )),
+        // An empty `from` or `to` would reach to the ends of the key space.
+        Op::DeleteRange { from, to } if from.is_empty() || to.is_empty() || from >= to => {
+            Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "refusing to delete a range that is empty or reaches an end of the key space",
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -246,6 +246,14 @@ pub enum Op<'a> {
         /// The prefix.
         prefix: &'a [u8],
     },
+    /// Deletes every key from `from` (included) to `to` (excluded), in
+    /// byte order.
+    DeleteRange {
+        /// The first key.
+        from: &'a [u8],
+        /// The key after the last.
+        to: &'a [u8],
+    },
     /// Reads, in the transaction's snapshot.
     Range(RangeRequest<'a>),
 }
@@ -265,6 +273,10 @@ impl Op<'_> {
             Op::DeletePrefix { prefix } => RequestOpJson::DeleteRange(DeleteRangeJson {
                 key: B64(prefix),
                 range_end: Some(B64Owned(prefix_end(prefix))),
+            }),
+            Op::DeleteRange { from, to } => RequestOpJson::DeleteRange(DeleteRangeJson {
+                key: B64(from),
+                range_end: Some(B64Owned(to.to_vec())),
             }),
             Op::Range(range) => RequestOpJson::Range(range.to_json()),
         }

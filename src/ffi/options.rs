@@ -1,13 +1,14 @@
 //! Open options: how `codomyrmex_key_manager_open_with` opens a key source.
 
-use super::args::{c_str, handle_mut, out_param};
+use super::args::{c_str, handle_mut, optional_c_str, out_param};
 use super::boundary::guard;
 use super::handle::{Handle, free_handle};
 use super::status::{Failure, codomyrmex_status};
 use crate::error::Status;
 use crate::store::OpenOptions;
-use std::ffi::{OsStr, c_char};
+use std::ffi::{CStr, OsStr, c_char};
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options for `codomyrmex_key_manager_open_with`: created by
@@ -25,8 +26,9 @@ impl Handle for codomyrmex_open_options {
 }
 
 /// Creates an options object with the defaults (writable; no extra
-/// trusted owner; writers wait at most 30 000 ms for a lock) and stores it
-/// in `*out_opts` (set on success only; release it with
+/// trusted owner; writers wait at most 30 000 ms for a lock; no KEK; for
+/// etcd, requests bounded by 5000 ms, plain HTTP, no authentication) and
+/// stores it in `*out_opts` (set on success only; release it with
 /// `codomyrmex_open_options_free`).
 ///
 /// # Safety
@@ -183,4 +185,109 @@ pub unsafe extern "C" fn codomyrmex_open_options_set_require_sealed(
         *opts = std::mem::take(opts).require_sealed(require);
         Ok(())
     })
+}
+
+/// For an etcd source (`etcd://...`): every request to the cluster —
+/// connecting, failing over between members and retrying included — takes
+/// at most `ms` milliseconds (default 5000); after that the call fails with
+/// `CODOMYRMEX_ERR_IO` and a message naming every endpoint tried and why it
+/// failed. A call that makes several requests (a write reads, then commits)
+/// ends with the first request that runs out of time. `ms` must be at least
+/// 1 (else `CODOMYRMEX_ERR_INVALID_ARGUMENT`). Other sources ignore it.
+///
+/// # Safety
+/// As `codomyrmex_open_options_set_read_only`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_timeout_ms(
+    opts: *mut codomyrmex_open_options,
+    ms: u32,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        if ms == 0 {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                "ms: a timeout of 0 ms would fail every call; give at least 1",
+            ));
+        }
+        *opts = std::mem::take(opts).timeout(Duration::from_millis(u64::from(ms)));
+        Ok(())
+    })
+}
+
+/// For an etcd source: reach the members over TLS (`https`). `ca_file`
+/// holds the PEM CA certificates the members' certificates must chain to
+/// (`NULL`: the system's bundle, or `$SSL_CERT_FILE`); `cert_file` and
+/// `key_file` are a client certificate and its private key (PEM), for
+/// clusters that require one: both or neither (else
+/// `CODOMYRMEX_ERR_INVALID_ARGUMENT`). The key file must be a regular file
+/// of this user or root that group and others cannot access
+/// (`CODOMYRMEX_ERR_INSECURE_PERMISSIONS` when the key manager is opened).
+/// A certificate the client does not trust fails a call at once with
+/// `CODOMYRMEX_ERR_IO`. A later call replaces the files.
+///
+/// # Safety
+/// `opts` as `codomyrmex_open_options_set_read_only`; each file NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_tls(
+    opts: *mut codomyrmex_open_options,
+    ca_file: *const c_char,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        let ca_file = optional_c_str!(args, ca_file).map(path);
+        let cert_file = optional_c_str!(args, cert_file).map(path);
+        let key_file = optional_c_str!(args, key_file).map(path);
+        if cert_file.is_some() != key_file.is_some() {
+            return Err(Failure::new(
+                Status::InvalidArgument,
+                "cert_file, key_file: a client certificate and its key go together",
+            ));
+        }
+        *opts = std::mem::take(opts).tls(ca_file, cert_file, key_file);
+        Ok(())
+    })
+}
+
+/// For an etcd source: authenticate as the etcd user `user` (UTF-8, not
+/// empty) with the password in the file `password_file`: a regular file of
+/// this user or root that group and others cannot access
+/// (`CODOMYRMEX_ERR_INSECURE_PERMISSIONS` when the key manager is opened),
+/// holding the password (one trailing newline is ignored). The file is read
+/// again whenever a new auth token is needed, so a changed password is
+/// picked up. Neither the password nor the token ever appears in a message.
+///
+/// # Safety
+/// `opts` as `codomyrmex_open_options_set_read_only`; `user` and
+/// `password_file` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn codomyrmex_open_options_set_auth(
+    opts: *mut codomyrmex_open_options,
+    user: *const c_char,
+    password_file: *const c_char,
+) -> codomyrmex_status {
+    guard(|args| {
+        let opts = handle_mut!(args, opts);
+        let user = c_str!(args, user);
+        let password_file = c_str!(args, password_file);
+        let user = match user.to_str() {
+            Ok(user) if !user.is_empty() => user,
+            _ => {
+                return Err(Failure::new(
+                    Status::InvalidArgument,
+                    "user: an etcd user name must be non-empty UTF-8",
+                ));
+            }
+        };
+        *opts = std::mem::take(opts).auth(user, path(password_file));
+        Ok(())
+    })
+}
+
+/// A C string as a path (any bytes).
+fn path(text: &CStr) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(text.to_bytes()))
 }

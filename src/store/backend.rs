@@ -200,6 +200,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         ))
     }
 
+    /// For a source shared by many hosts, its revision and the members
+    /// that answer; `None` for a local source.
+    fn source_status(&self) -> Result<Option<super::status::SourceStatus>> {
+        Ok(None)
+    }
+
     /// Removes, as far as it can prove them dead, what killed writers left
     /// behind (temporary files, records of deleted keys); done once when a
     /// writable source is opened. Best effort: leftovers are harmless, and
@@ -212,6 +218,8 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 pub(crate) enum Commit {
     /// The change is applied.
     Done,
-    /// Nothing was applied: the key changed since it was read.
+    /// Nothing was applied: the key changed since it was read (only a
+    /// source without a writers' lock, etcd, reports it).
+    #[cfg_attr(not(feature = "etcd"), allow(dead_code))]
     Conflict,
 }

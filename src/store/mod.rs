@@ -11,12 +11,16 @@ mod beneath;
 mod codec;
 mod default_dir;
 mod dir;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod fs;
 mod key;
 mod key_id;
 mod loading;
+mod location;
 mod mounted;
 mod options;
+mod status;
 mod tagged;
 mod writes;
 
@@ -26,7 +30,9 @@ pub(crate) use dir::successor_digest;
 pub use default_dir::{KEY_DIR_ENV, default_key_dir};
 pub use key::{Key, Version, Versions};
 pub use key_id::{MAX_KEY_ID_LEN, validate_key_id};
-pub use options::{DEFAULT_LOCK_TIMEOUT, Location, OpenOptions};
+pub use location::{DEFAULT_ETCD_PREFIX, Location};
+pub use options::{DEFAULT_ETCD_TIMEOUT, DEFAULT_LOCK_TIMEOUT, OpenOptions};
+pub use status::SourceStatus;
 pub(crate) use tagged::split_tag;
 pub use tagged::{TAG_OVERHEAD, TaggedHmacStream, TaggedMac, TaggedVerifier};
 
@@ -101,11 +107,18 @@ impl KeyManager {
     /// # Errors
     /// As [`KeyManager::open`] for a directory; for a mounted source,
     /// [`ErrorKind::InsecurePermissions`] if it is not trusted (see
-    /// [`Location::Mounted`]) and [`ErrorKind::Io`] if it cannot be opened.
+    /// [`Location::Mounted`]) and [`ErrorKind::Io`] if it cannot be opened;
+    /// for etcd, [`ErrorKind::InvalidArgument`] for a malformed endpoint, a
+    /// zero timeout, TLS client files not given together, or a library
+    /// built without the `etcd` feature, and
+    /// [`ErrorKind::InsecurePermissions`] for a password or TLS key file
+    /// others can read. Opening etcd sends nothing: an unreachable cluster
+    /// fails the first call with [`ErrorKind::Io`].
     pub fn open_with(location: &Location, options: &OpenOptions) -> Result<KeyManager> {
         let backend: Arc<dyn Backend> = match location {
             Location::Dir(path) => Arc::new(dir::DirBackend::open(path, options)?),
             Location::Mounted(path) => Arc::new(mounted::MountedBackend::open(path, options)?),
+            Location::Etcd { .. } => open_etcd(location, options)?,
         };
         if !backend.read_only() {
             backend.sweep();
@@ -208,6 +221,22 @@ impl KeyManager {
         )
         .into())
     }
+}
+
+/// The backend of an etcd location.
+#[cfg(feature = "etcd")]
+fn open_etcd(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(etcd::EtcdBackend::open(location, options)?))
+}
+
+/// Without the `etcd` feature, an etcd location is refused.
+#[cfg(not(feature = "etcd"))]
+fn open_etcd(location: &Location, _options: &OpenOptions) -> Result<Arc<dyn Backend>> {
+    location::check_etcd_support(location)?;
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        format!("'{location}' is not a key source this library can open"),
+    ))
 }
 
 fn nonzero(version: u32) -> NonZeroU32 {

@@ -1,96 +1,13 @@
-//! Where to open a key store, and how.
+//! How to open a key store.
 
-use crate::error::{Argument, Error, Result};
-use std::ffi::{OsStr, OsString};
-use std::fmt;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long a writer waits for another writer's lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where the keys are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Location {
-    /// A private directory this user owns: `<dir>/<key_id>.key`, created if
-    /// absent.
-    Dir(PathBuf),
-    /// A read-only directory an orchestrator fills (a Kubernetes Secret
-    /// volume, Docker secrets, systemd credentials, Vault Agent output),
-    /// written `mounted:<path>`.
-    Mounted(PathBuf),
-}
-
-/// The prefix of a mounted source's location string.
-const MOUNTED_SCHEME: &[u8] = b"mounted:";
-
-impl Location {
-    /// Parses a location string: `mounted:<path>` for a mounted source;
-    /// any other `<scheme>:` prefix (letters, digits, `+-.`, starting with a
-    /// letter) is an unknown scheme; everything else is the path of a
-    /// private directory (write `./a:b` for a directory named `a:b`).
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)
-    /// for an unknown scheme or an empty path.
-    pub fn parse(text: impl AsRef<OsStr>) -> Result<Location> {
-        let bytes = text.as_ref().as_bytes();
-        if let Some(path) = bytes.strip_prefix(MOUNTED_SCHEME) {
-            return Ok(Location::Mounted(non_empty(path, "mounted source")?));
-        }
-        if let Some(scheme) = scheme_of(bytes) {
-            return Err(Error::invalid(
-                Argument::Location,
-                format!(
-                    "unknown key source scheme '{}:' (known: a directory path, mounted:<path>); \
-                     write ./{} for a directory whose name has a colon",
-                    String::from_utf8_lossy(scheme),
-                    String::from_utf8_lossy(bytes)
-                ),
-            ));
-        }
-        Ok(Location::Dir(non_empty(bytes, "key directory")?))
-    }
-
-    /// The directory of a private or mounted source.
-    pub fn path(&self) -> &Path {
-        match self {
-            Location::Dir(path) | Location::Mounted(path) => path,
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Dir(path) => write!(f, "{}", path.display()),
-            Location::Mounted(path) => write!(f, "mounted:{}", path.display()),
-        }
-    }
-}
-
-/// The scheme of `text`, if it starts with one (`name:`).
-fn scheme_of(text: &[u8]) -> Option<&[u8]> {
-    let colon = text.iter().position(|&b| b == b':')?;
-    let scheme = &text[..colon];
-    let first_is_letter = scheme.first().is_some_and(u8::is_ascii_alphabetic);
-    let rest_ok = scheme
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    (first_is_letter && rest_ok).then_some(scheme)
-}
-
-fn non_empty(path: &[u8], what: &str) -> Result<PathBuf> {
-    if path.is_empty() {
-        return Err(Error::invalid(
-            Argument::Location,
-            format!("the {what} path is empty"),
-        ));
-    }
-    Ok(PathBuf::from(OsString::from_vec(path.to_vec())))
-}
+/// How long one request to etcd may take by default (failover included).
+pub const DEFAULT_ETCD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to open a key store: every setting has a default, so `OpenOptions::new()`
 /// opens a private directory for reading and writing.
@@ -111,6 +28,30 @@ pub struct OpenOptions {
     pub(crate) kek: Option<KekSource>,
     pub(crate) previous_keks: Vec<KekSource>,
     pub(crate) require_sealed: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) tls: Option<TlsOptions>,
+    pub(crate) auth: Option<AuthOptions>,
+}
+
+/// TLS files for a remote source (PEM).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsOptions {
+    /// CA certificates the server certificates must chain to; `None`: the
+    /// system's bundle.
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate, for servers that require one.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key (a private file).
+    pub key_file: Option<PathBuf>,
+}
+
+/// A user of a remote source and the file holding its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuthOptions {
+    /// The user name.
+    pub user: String,
+    /// The password file (a private file; one trailing newline ignored).
+    pub password_file: PathBuf,
 }
 
 /// Where a key-encryption key is read from.
@@ -130,7 +71,9 @@ impl Default for OpenOptions {
 
 impl OpenOptions {
     /// The defaults: writable (a mounted source is always read-only), no
-    /// extra trusted owner, writers wait at most [`DEFAULT_LOCK_TIMEOUT`].
+    /// extra trusted owner, writers wait at most [`DEFAULT_LOCK_TIMEOUT`],
+    /// no KEK; for etcd, requests bounded by [`DEFAULT_ETCD_TIMEOUT`], plain
+    /// HTTP and no authentication.
     pub fn new() -> OpenOptions {
         OpenOptions {
             read_only: false,
@@ -139,6 +82,9 @@ impl OpenOptions {
             kek: None,
             previous_keks: Vec::new(),
             require_sealed: false,
+            timeout: DEFAULT_ETCD_TIMEOUT,
+            tls: None,
+            auth: None,
         }
     }
 
@@ -199,33 +145,49 @@ impl OpenOptions {
         self.require_sealed = require;
         self
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// For an etcd source: the longest one request to the cluster may take,
+    /// connecting, failing over between members and retrying included
+    /// (default [`DEFAULT_ETCD_TIMEOUT`]); after it the call fails with `Io`
+    /// and a message naming every endpoint tried. A zero timeout is refused
+    /// when the source is opened.
+    pub fn timeout(mut self, timeout: Duration) -> OpenOptions {
+        self.timeout = timeout;
+        self
+    }
 
-    #[test]
-    fn locations_parse_by_scheme() {
-        assert_eq!(
-            Location::parse("/srv/keys").unwrap(),
-            Location::Dir("/srv/keys".into())
-        );
-        assert_eq!(
-            Location::parse("./a:b").unwrap(),
-            Location::Dir("./a:b".into())
-        );
-        assert_eq!(
-            Location::parse("mounted:/run/secrets").unwrap(),
-            Location::Mounted("/run/secrets".into())
-        );
-        for bad in ["ftp://host/x", "a:b", "mounted:", ""] {
-            let err = Location::parse(bad).unwrap_err();
-            assert_eq!(err.argument(), Some(Argument::Location), "{bad}");
-        }
-        assert_eq!(
-            Location::parse("mounted:/x").unwrap().to_string(),
-            "mounted:/x"
-        );
+    /// For an etcd source: reach the members over TLS. `ca_file` holds the
+    /// CA certificates their certificates must chain to (`None`: the
+    /// system's bundle); `cert_file` and `key_file` (given together, the key
+    /// a private file) are a client certificate for clusters that require
+    /// one. All PEM.
+    pub fn tls(
+        mut self,
+        ca_file: Option<PathBuf>,
+        cert_file: Option<PathBuf>,
+        key_file: Option<PathBuf>,
+    ) -> OpenOptions {
+        self.tls = Some(TlsOptions {
+            ca_file,
+            cert_file,
+            key_file,
+        });
+        self
+    }
+
+    /// For an etcd source: authenticate as the etcd user `user`, with the
+    /// password in `password_file` (a regular file of this user or root
+    /// that nobody else can read; one trailing newline is ignored), read
+    /// whenever a new auth token is needed.
+    pub fn auth(
+        mut self,
+        user: impl Into<String>,
+        password_file: impl Into<PathBuf>,
+    ) -> OpenOptions {
+        self.auth = Some(AuthOptions {
+            user: user.into(),
+            password_file: password_file.into(),
+        });
+        self
     }
 }

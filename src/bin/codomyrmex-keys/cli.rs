@@ -25,8 +25,10 @@ Examples:
   codomyrmex-keys --source mounted:/run/secrets verify api \"$TAG\" msg --tagged
 Each subcommand's --help has more.
 
-Key source: --dir DIR, or --source LOCATION (DIR or mounted:DIR, read-only),
-else $CODOMYRMEX_KEY_DIR (if set and non-empty), else <tmp>/codomyrmex_keys
+Key source: --dir DIR, or --source LOCATION (DIR, mounted:DIR read-only, or
+etcd://HOST:PORT[,HOST:PORT...][/PREFIX] with --timeout-ms, --tls-ca,
+--tls-cert, --tls-key, --etcd-user, --etcd-password-file), else
+$CODOMYRMEX_KEY_DIR (if set and non-empty), else <tmp>/codomyrmex_keys
 where <tmp> is $TMPDIR, $TEMP, $TMP or /tmp.
 
 Versions: --version N chooses version N; --version 0 (or no --version) is
@@ -44,7 +46,8 @@ Exit status:
   15  BUFFER_TOO_SMALL       (not expected from this tool)
   16  NOT_FOUND              no such key, or no such version
   17  ALREADY_EXISTS         the key id (or the --out file) already exists
-  19  IO                     the operating system refused or failed
+  19  IO                     the operating system refused or failed, or no etcd
+                             member answered within --timeout-ms
   20  INSECURE_PERMISSIONS   key dir or key file is not private to this user (or, in a
                              mounted source, not trusted), or a symlink where none may be
   21  CORRUPT                a key file is empty, too large or not a regular file
@@ -157,14 +160,18 @@ no host then meets a MAC made with a version it does not know.")]
   codomyrmex-keys versions api")]
     Versions(KeyIdArg),
 
-    /// Print one line per key: current, retained and staged versions
+    /// Print one line per key: current, retained and staged versions (and for etcd,
+    /// the revision and the members that answered)
     #[command(after_help = "Examples:
   codomyrmex-keys status
   codomyrmex-keys status api webhooks
 
 Each line is: <key_id> current=<N> retained=<list> staged=<list>
-where a list is comma-separated version numbers, or - when empty. Fields
-may be added at the end of the line in later releases: read them by name.")]
+where a list is comma-separated version numbers, or - when empty. For an
+etcd source the line goes on with revision=<R> members=<reachable>/<all>:
+the cluster's revision after the keys were read (every change shown is at
+or below it) and how many members answered. Fields may be added at the end
+of the line in later releases: read them by name.")]
     Status(StatusArgs),
 
     /// Remove all but the newest N versions of a key up to the current one

@@ -1,11 +1,12 @@
 //! Which key source a run works on: `--dir`, `--source`, the environment or
-//! the library's default.
+//! the library's default; and how to reach an etcd source.
 
 use crate::failure::Failure;
 use clap::Args;
 use codomyrmex_keys::{KeyManager, Location, OpenOptions};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The global options that choose the key source.
 #[derive(Args)]
@@ -14,8 +15,9 @@ pub struct SourceArgs {
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "source")]
     pub dir: Option<PathBuf>,
 
-    /// Key source: a directory path, or mounted:DIR for a read-only directory an
-    /// orchestrator fills (Kubernetes Secret volume, Docker secrets, systemd credentials)
+    /// Key source: a directory path, mounted:DIR for a read-only directory an
+    /// orchestrator fills (Kubernetes Secret volume, Docker secrets, systemd credentials),
+    /// or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] for a key set shared by many hosts
     #[arg(long, global = true, value_name = "LOCATION")]
     pub source: Option<OsString>,
 
@@ -41,6 +43,36 @@ pub struct SourceArgs {
     /// Refuse key files and versions that are not sealed
     #[arg(long, global = true)]
     pub require_sealed: bool,
+
+    /// etcd: the longest one request to the cluster may take, failover included
+    /// [default: 5000]
+    #[arg(long, global = true, value_name = "MS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub timeout_ms: Option<u32>,
+
+    /// etcd: reach the members over TLS, trusting the CA certificates in FILE (PEM)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// etcd: reach the members over TLS with this client certificate (PEM; with --tls-key)
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// etcd: the client certificate's private key (PEM, a file only this user can read)
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// etcd: authenticate as this etcd user (with --etcd-password-file)
+    #[arg(
+        long,
+        global = true,
+        value_name = "USER",
+        requires = "etcd_password_file"
+    )]
+    pub etcd_user: Option<String>,
+
+    /// etcd: the file holding the etcd user's password (only this user may read it)
+    #[arg(long, global = true, value_name = "FILE", requires = "etcd_user")]
+    pub etcd_password_file: Option<PathBuf>,
 }
 
 impl SourceArgs {
@@ -70,6 +102,19 @@ impl SourceArgs {
             options = options.trusted_uid(uid);
         }
         options = options.require_sealed(self.require_sealed);
+        if let Some(ms) = self.timeout_ms {
+            options = options.timeout(Duration::from_millis(u64::from(ms)));
+        }
+        if self.tls_ca.is_some() || self.tls_cert.is_some() {
+            options = options.tls(
+                self.tls_ca.clone(),
+                self.tls_cert.clone(),
+                self.tls_key.clone(),
+            );
+        }
+        if let (Some(user), Some(file)) = (&self.etcd_user, &self.etcd_password_file) {
+            options = options.auth(user.clone(), file.clone());
+        }
         let location = match (&self.dir, &self.source) {
             (Some(dir), _) => Location::Dir(dir.clone()),
             (None, Some(text)) => Location::parse(text)?,

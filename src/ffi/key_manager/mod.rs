@@ -85,9 +85,16 @@ pub unsafe extern "C" fn codomyrmex_key_manager_open(
 /// Agent output): links followed only inside it, files trusted only if
 /// nobody but root, this user or the uid of
 /// `codomyrmex_open_options_set_trusted_uid` can write them, versions as
-/// `<id>.key.v<N>`, updates seen by the next call. Any other `<scheme>:`
-/// prefix is `CODOMYRMEX_ERR_INVALID_ARGUMENT` (write `./a:b` for a
-/// directory named `a:b`). Other errors as `codomyrmex_key_manager_open`.
+/// `<id>.key.v<N>`, updates seen by the next call;
+/// `"etcd://host1:port1,host2:port2[/prefix]"` for a key set shared by many
+/// hosts in an etcd v3 cluster (default prefix `/codomyrmex_keys`; see
+/// `codomyrmex_open_options_set_timeout_ms`, `_set_tls`, `_set_auth`; seal
+/// it with a KEK): opening sends nothing, so an unreachable cluster fails
+/// the first call with `CODOMYRMEX_ERR_IO`, and a library built without
+/// etcd support refuses the location with `CODOMYRMEX_ERR_INVALID_ARGUMENT`.
+/// Any other `<scheme>:` prefix is `CODOMYRMEX_ERR_INVALID_ARGUMENT` (write
+/// `./a:b` for a directory named `a:b`). Other errors as
+/// `codomyrmex_key_manager_open`.
 ///
 /// # Safety
 /// `location` must be NULL or NUL-terminated; `opts` NULL or a live options
@@ -129,8 +136,9 @@ pub unsafe extern "C" fn codomyrmex_key_manager_free(km: *mut codomyrmex_key_man
     free_handle!(km);
 }
 
-/// Writes the key source's directory, as resolved when it was opened, into
-/// `out` as a NUL-terminated string. `*out_len` counts the NUL, so it is
+/// Writes the key source's directory, as resolved when it was opened (for
+/// an etcd source, its location `etcd://...`), into `out` as a
+/// NUL-terminated string. `*out_len` counts the NUL, so it is
 /// exactly the capacity needed; buffer rule as `codomyrmex_hmac_compute`.
 ///
 /// # Safety
@@ -147,7 +155,15 @@ pub unsafe extern "C" fn codomyrmex_key_manager_dir(
         let km = handle!(args, km);
         let out = out.cast::<u8>();
         let out = out_buf!(args, out, out_cap, out_len);
-        let path = km.location().path().as_os_str().as_bytes();
+        let location = km.location();
+        let shown = match location {
+            Location::Dir(_) | Location::Mounted(_) => None,
+            other => Some(other.to_string()),
+        };
+        let path = match &shown {
+            Some(text) => text.as_bytes(),
+            None => location.path().as_os_str().as_bytes(),
+        };
         out.write_with(path.len() + 1, |buf| {
             buf[..path.len()].copy_from_slice(path);
             buf[path.len()] = 0;

@@ -8,7 +8,7 @@ use crate::input::{KeyFormat, random_key, read_key};
 use crate::output::print_lines;
 use crate::source::SourceArgs;
 use clap::Args;
-use codomyrmex_keys::{KeyManager, Status, Versions};
+use codomyrmex_keys::{KeyManager, SourceStatus, Status, Versions};
 use std::ffi::OsString;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -133,18 +133,27 @@ pub fn versions(source: &SourceArgs, args: &KeyIdArg) -> Outcome {
     Ok(Answer::Yes)
 }
 
-/// The `status` line of one key.
-pub fn status_line(id: &str, versions: &Versions) -> String {
-    format!(
+/// The `status` line of one key; for a shared source (etcd), followed by
+/// its revision and the members that answered.
+pub fn status_line(id: &str, versions: &Versions, shared: Option<&SourceStatus>) -> String {
+    let mut line = format!(
         "{id} current={} retained={} staged={}",
         versions.current,
         version_list(&versions.retained),
         version_list(&versions.staged)
-    )
+    );
+    if let Some(status) = shared {
+        line.push_str(&format!(
+            " revision={} members={}/{}",
+            status.revision, status.members_reachable, status.members
+        ));
+    }
+    line
 }
 
-/// `status`: one line per key (all keys, or those named); nothing is
-/// printed unless every key could be read.
+/// `status`: one line per key (all keys, or those named), with the
+/// source's revision and reachable members for etcd; nothing is printed
+/// unless every key could be read.
 pub fn status(source: &SourceArgs, args: &StatusArgs) -> Outcome {
     let km = source.open()?;
     let ids = if args.key_ids.is_empty() {
@@ -153,10 +162,18 @@ pub fn status(source: &SourceArgs, args: &StatusArgs) -> Outcome {
         let ids: Result<Vec<&str>, Failure> = args.key_ids.iter().map(|id| key_id(id)).collect();
         ids?.into_iter().map(str::to_string).collect()
     };
-    let mut lines = Vec::with_capacity(ids.len());
+    let mut versions = Vec::with_capacity(ids.len());
     for id in &ids {
-        lines.push(status_line(id, &km.key(id)?.versions()?));
+        versions.push(km.key(id)?.versions()?);
     }
+    // Asked after the keys were read: every change they show is at most
+    // this revision.
+    let shared = km.source_status()?;
+    let lines: Vec<String> = ids
+        .iter()
+        .zip(&versions)
+        .map(|(id, versions)| status_line(id, versions, shared.as_ref()))
+        .collect();
     print_lines(&lines)?;
     Ok(Answer::Yes)
 }
