@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 /// Pause before reconnecting after a failure: doubles from this...
@@ -73,6 +73,9 @@ struct Shared {
     stop: AtomicBool,
     /// See [`WatchStatus::last_error`].
     last_error: Mutex<Option<String>>,
+    /// Woken after each change and each failure (see
+    /// [`Watcher::wake_on_change`]).
+    waker: Mutex<Option<Thread>>,
 }
 
 impl Shared {
@@ -85,6 +88,18 @@ impl Shared {
     fn publish(&self, revision: i64) {
         if self.latest_revision.fetch_max(revision, Ordering::AcqRel) < revision {
             self.generation.fetch_add(1, Ordering::AcqRel);
+            self.wake();
+        }
+    }
+
+    /// Wakes the thread that asked to be woken, if any.
+    fn wake(&self) {
+        if let Some(thread) = &*self
+            .waker
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+        {
+            thread.unpark();
         }
     }
 
@@ -95,6 +110,7 @@ impl Shared {
             .last_error
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Some(message);
+        self.wake();
     }
 
     /// Sleeps for `pause`, or less if the watcher is dropped meanwhile.
@@ -124,6 +140,7 @@ impl Watcher {
             healthy: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            waker: Mutex::new(None),
         });
         let follower = Follower {
             prefix: prefix.to_vec(),
@@ -170,6 +187,16 @@ impl Watcher {
     /// is not, a caller that cannot wait should poll instead.
     pub fn is_healthy(&self) -> bool {
         self.shared.healthy.load(Ordering::Acquire)
+    }
+
+    /// Unparks `thread` after every change the watcher sees and whenever
+    /// the stream fails, so that it need not poll.
+    pub fn wake_on_change(&self, thread: Thread) {
+        *self
+            .shared
+            .waker
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(thread);
     }
 
     /// Everything the watcher knows, at once.

@@ -92,7 +92,7 @@ fn core_dump_child() {
     let control_key = Box::new(HmacKey::new(HashAlg::Sha256, &control));
     std::hint::black_box(control_key.mac(b"in use"));
 
-    let pages = match &**ring.served.load() {
+    let pages = match &**ring.shared.served.load() {
         Served::Keys(set) => set.page_range(),
         Served::Deleted => unreachable!(),
     };

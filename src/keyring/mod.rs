@@ -37,15 +37,17 @@ mod core_dump_tests;
 mod tests;
 
 pub(crate) use set::KeySet;
-pub(crate) use source::{KeySource, LoadedKey, Marker};
+pub(crate) use source::{ChangeFeed, KeySource, LoadedKey, Marker};
 
 use crate::alg::HashAlg;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hmac::Mac;
 use crate::store::{TaggedMac, split_tag};
 use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// What a keyring serves: a key set, or nothing since its key was deleted.
 enum Served {
@@ -77,15 +79,36 @@ struct Loaded {
 /// that is locked (best effort) and left out of core dumps, and are wiped
 /// when replaced or dropped.
 pub struct Keyring {
+    // Declared first, so dropped first: the thread stops before the keys
+    // and the source go.
+    follower: Option<Follower>,
+    shared: Arc<Shared>,
+}
+
+/// What the calls and the follower thread share.
+struct Shared {
     alg: HashAlg,
     source: Box<dyn KeySource>,
     served: ArcSwap<Served>,
-    /// 0: never check in calls.
+    /// What a refresh may take before `refresh` asks again (0: never).
     refresh_ms: u64,
+    /// How often calls check the source (0: never; the follower thread
+    /// does it instead, or only `refresh` does).
+    call_check_ms: AtomicU64,
     /// Coarse-clock time (ms) from which the next call checks the source.
     next_check_ms: AtomicU64,
     reload: Mutex<Loaded>,
 }
+
+/// The thread that follows a source's change feed and reloads the keys,
+/// so that no call waits on a remote source.
+struct Follower {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The follower thread's name (Linux shows 15 bytes).
+const FOLLOWER_THREAD_NAME: &str = "keyring-refresh";
 
 impl Keyring {
     /// A keyring of `source`'s key for `alg`, loaded now.
@@ -102,21 +125,36 @@ impl Keyring {
         let marker = source.change_marker()?;
         let set = KeySet::new(alg, &source.load()?)?;
         let refresh_ms = u64::from(refresh_ms);
-        Ok(Keyring {
+        let shared = Arc::new(Shared {
             alg,
             source,
             served: ArcSwap::from_pointee(Served::Keys(set)),
             refresh_ms,
+            call_check_ms: AtomicU64::new(refresh_ms),
             next_check_ms: AtomicU64::new(clock::now_ms().saturating_add(refresh_ms)),
             reload: Mutex::new(Loaded {
                 marker: Some(marker),
             }),
-        })
+        });
+        let follower = match refresh_ms {
+            0 => None,
+            _ => Follower::start(&shared, marker)?,
+        };
+        if follower.is_some() {
+            shared.call_check_ms.store(0, Ordering::Relaxed);
+        }
+        Ok(Keyring { follower, shared })
     }
 
     /// The algorithm of every MAC this keyring makes.
     pub fn alg(&self) -> HashAlg {
-        self.alg
+        self.shared.alg
+    }
+
+    /// Whether a background thread follows the source's changes (an etcd
+    /// watch) instead of calls checking the source.
+    pub fn is_followed(&self) -> bool {
+        self.follower.is_some()
     }
 
     /// The HMAC of `data` with the current version.
@@ -125,7 +163,7 @@ impl Keyring {
     /// [`ErrorKind::NotFound`] if the key was deleted.
     pub fn hmac(&self, data: &[u8]) -> Result<Mac> {
         self.check_if_due();
-        let served = self.served.load();
+        let served = self.shared.served.load();
         Ok(served.keys()?.current_key().mac(data))
     }
 
@@ -137,7 +175,7 @@ impl Keyring {
     /// length; [`ErrorKind::NotFound`] if the key was deleted.
     pub fn hmac_verify(&self, data: &[u8], mac: &[u8]) -> Result<()> {
         self.check_if_due();
-        let served = self.served.load();
+        let served = self.shared.served.load();
         served.keys()?.current_key().verify(data, mac)
     }
 
@@ -148,7 +186,7 @@ impl Keyring {
     /// [`ErrorKind::NotFound`] if the key was deleted.
     pub fn hmac_tagged(&self, data: &[u8]) -> Result<TaggedMac> {
         self.check_if_due();
-        let served = self.served.load();
+        let served = self.shared.served.load();
         let set = served.keys()?;
         let mac = set.current_key().mac(data);
         Ok(TaggedMac::new(set.current_version(), &mac))
@@ -163,7 +201,7 @@ impl Keyring {
     /// [`ErrorKind::NotFound`] if the key was deleted.
     pub fn hmac_verify_tagged(&self, data: &[u8], tag: &[u8]) -> Result<()> {
         self.check_if_due();
-        let served = self.served.load();
+        let served = self.shared.served.load();
         let set = served.keys()?;
         let refuse = |why: String| {
             Error::new(
@@ -171,7 +209,7 @@ impl Keyring {
                 format!("tagged MAC verification failed: {why}"),
             )
         };
-        let (version, mac) = split_tag(tag, self.alg).map_err(refuse)?;
+        let (version, mac) = split_tag(tag, self.shared.alg).map_err(refuse)?;
         match set.key(version) {
             Some(key) => key.verify(data, mac.as_bytes()),
             None => Err(refuse(format!("the keyring has no version {version}"))),
@@ -184,12 +222,12 @@ impl Keyring {
     /// [`ErrorKind::NotFound`] if the key was deleted.
     pub fn current_version(&self) -> Result<u32> {
         self.check_if_due();
-        Ok(self.served.load().keys()?.current_version())
+        Ok(self.shared.served.load().keys()?.current_version())
     }
 
     /// Whether the keys served now are locked in RAM (see [`KeySet`]).
     pub fn is_locked(&self) -> bool {
-        matches!(&**self.served.load(), Served::Keys(set) if set.is_locked())
+        matches!(&**self.shared.served.load(), Served::Keys(set) if set.is_locked())
     }
 
     /// Checks the source now and reloads if the key changed; `true` if the
@@ -200,25 +238,33 @@ impl Keyring {
     /// set is still served. [`ErrorKind::NotFound`] if the key was deleted
     /// (its keys are wiped; see the module documentation).
     pub fn refresh(&self) -> Result<bool> {
-        let mut loaded = lock(&self.reload);
-        self.next_check_ms.store(
-            clock::now_ms().saturating_add(self.refresh_ms),
-            Ordering::Relaxed,
-        );
-        self.check(&mut loaded)
+        self.shared.refresh()
     }
 
     /// The hot path's part of refreshing: one clock read and one relaxed
     /// load, unless a check is due.
     #[inline(always)]
     fn check_if_due(&self) {
-        if self.refresh_ms == 0 {
+        let shared = &*self.shared;
+        if shared.call_check_ms.load(Ordering::Relaxed) == 0 {
             return;
         }
         let now = clock::now_ms();
-        if now >= self.next_check_ms.load(Ordering::Relaxed) {
-            self.check_in_call(now);
+        if now >= shared.next_check_ms.load(Ordering::Relaxed) {
+            shared.check_in_call(now);
         }
+    }
+}
+
+impl Shared {
+    /// [`Keyring::refresh`].
+    fn refresh(&self) -> Result<bool> {
+        let mut loaded = lock(&self.reload);
+        self.next_check_ms.store(
+            clock::now_ms().saturating_add(self.refresh_ms),
+            Ordering::Relaxed,
+        );
+        self.check(&mut loaded)
     }
 
     /// A due check, made by the one call that gets the reload lock; the
@@ -276,11 +322,68 @@ fn lock(mutex: &Mutex<Loaded>) -> MutexGuard<'_, Loaded> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl Follower {
+    /// Starts the thread and asks the source to wake it after each change
+    /// after `since`; `None` (and no thread) if the source has no feed.
+    fn start(shared: &Arc<Shared>, since: Marker) -> Result<Option<Follower>> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let period = Duration::from_millis(shared.refresh_ms);
+        let thread = std::thread::Builder::new()
+            .name(FOLLOWER_THREAD_NAME.to_owned())
+            .spawn({
+                let (shared, stop) = (Arc::downgrade(shared), Arc::clone(&stop));
+                move || follow_changes(&shared, &stop, period)
+            })
+            .map_err(|err| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot start the keyring's refresh thread: {err}"),
+                )
+            })?;
+        let waker = thread.thread().clone();
+        let follower = Follower {
+            stop,
+            thread: Some(thread),
+        };
+        // Without a feed the follower is dropped here, which stops it.
+        Ok(shared.source.follow(since, waker)?.then_some(follower))
+    }
+}
+
+impl Drop for Follower {
+    /// Stops the thread and waits for it (it may be finishing a reload).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            // A panic in the thread has nothing left to report here.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The follower thread: refreshes when the feed wakes it, and every
+/// `period` at the latest (when the feed is down, the check asks the
+/// source itself). Errors wait for [`Keyring::refresh`], as in calls.
+fn follow_changes(shared: &Weak<Shared>, stop: &AtomicBool, period: Duration) {
+    loop {
+        std::thread::park_timeout(period);
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let _ = shared.refresh();
+    }
+}
+
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &**self.served.load() {
-            Served::Keys(set) => write!(f, "Keyring({set:?}, refresh {} ms)", self.refresh_ms),
-            Served::Deleted => write!(f, "Keyring({}, deleted)", self.alg),
+        let shared = &*self.shared;
+        match &**shared.served.load() {
+            Served::Keys(set) => write!(f, "Keyring({set:?}, refresh {} ms)", shared.refresh_ms),
+            Served::Deleted => write!(f, "Keyring({}, deleted)", shared.alg),
         }
     }
 }

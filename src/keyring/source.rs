@@ -43,4 +43,25 @@ pub trait KeySource: Send + Sync {
     /// As [`KeySource::change_marker`], and
     /// [`crate::ErrorKind::Corrupt`] for unusable key files.
     fn load(&self) -> Result<LoadedKey>;
+
+    /// Starts following the key's changes after `since` (a marker from
+    /// [`KeySource::change_marker`]) in the background, waking `waker`
+    /// after each one; `false` when the source has no such feed (its
+    /// marker is cheap to read, so calls check it themselves). While the
+    /// feed works, [`KeySource::change_marker`] answers from it.
+    ///
+    /// # Errors
+    /// When the feed cannot be started.
+    fn follow(&self, since: Marker, waker: std::thread::Thread) -> Result<bool> {
+        let _ = (since, waker);
+        Ok(false)
+    }
+}
+
+/// Changes of one key, followed in the background (an etcd watch). Dropped
+/// to stop following.
+pub trait ChangeFeed: Send + Sync {
+    /// The marker of the last change the feed has seen; `None` while the
+    /// feed is not working (the source is then asked directly).
+    fn marker(&self) -> Option<Marker>;
 }

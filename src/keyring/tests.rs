@@ -346,3 +346,89 @@ fn keyrings_are_send_and_sync() {
     shareable::<Keyring>();
     shareable::<KeySet>();
 }
+
+/// A [`Fake`] with a change feed: its marker comes from the script, and a
+/// test wakes the follower as a watch would.
+struct Fed {
+    fake: Arc<Fake>,
+    waker: Arc<Mutex<Option<std::thread::Thread>>>,
+    /// Marker reads made on any thread but the follower's.
+    reads_in_calls: Arc<AtomicUsize>,
+}
+
+impl KeySource for Fed {
+    fn change_marker(&self) -> Result<Marker> {
+        if std::thread::current().name() != Some(FOLLOWER_THREAD_NAME) {
+            self.reads_in_calls.fetch_add(1, Ordering::SeqCst);
+        }
+        Handle(Arc::clone(&self.fake)).change_marker()
+    }
+
+    fn load(&self) -> Result<LoadedKey> {
+        Handle(Arc::clone(&self.fake)).load()
+    }
+
+    fn follow(&self, _since: Marker, waker: std::thread::Thread) -> Result<bool> {
+        *self.waker.lock().unwrap() = Some(waker);
+        Ok(true)
+    }
+}
+
+#[test]
+fn a_followed_keyring_reloads_on_its_thread_and_calls_never_check() {
+    let fake = Fake::new(1, &[1]);
+    let waker = Arc::new(Mutex::new(None::<std::thread::Thread>));
+    let reads_in_calls = Arc::new(AtomicUsize::new(0));
+    let source = Fed {
+        fake: Arc::clone(&fake),
+        waker: Arc::clone(&waker),
+        reads_in_calls: Arc::clone(&reads_in_calls),
+    };
+    // An hour between checks: only a wake-up makes the keyring reload.
+    let ring = Keyring::new(Box::new(source), HashAlg::Sha256, 3_600_000).unwrap();
+    assert!(ring.is_followed());
+    let wake = || waker.lock().unwrap().as_ref().unwrap().unpark();
+    let in_calls_at_start = reads_in_calls.load(Ordering::SeqCst);
+
+    fake.rotate(2, &[1, 2]);
+    wake();
+    let started = Instant::now();
+    while ring.current_version().unwrap() != 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "no reload");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        ring.hmac(b"m").unwrap().as_bytes(),
+        hmac(HashAlg::Sha256, &key_of(2), b"m").as_bytes()
+    );
+    for _ in 0..10_000 {
+        ring.hmac(b"m").unwrap();
+    }
+    assert_eq!(
+        reads_in_calls.load(Ordering::SeqCst),
+        in_calls_at_start,
+        "calls read no marker"
+    );
+
+    // Dropped, the keyring stops its thread: a later wake-up loads nothing.
+    let thread = waker.lock().unwrap().clone().unwrap();
+    drop(ring);
+    let loads = fake.loads();
+    fake.rotate(3, &[3]);
+    thread.unpark();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(fake.loads(), loads);
+}
+
+#[test]
+fn a_source_without_a_feed_is_checked_by_calls() {
+    let fake = Fake::new(1, &[1]);
+    let ring = keyring(&fake, HashAlg::Sha256, 1);
+    assert!(!ring.is_followed());
+    fake.rotate(2, &[1, 2]);
+    let started = Instant::now();
+    while ring.current_version().unwrap() != 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "no reload");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

@@ -8,7 +8,7 @@
 //! and changes that set atomically.
 
 use crate::error::Result;
-use crate::keyring::Marker;
+use crate::keyring::{ChangeFeed, Marker};
 use crate::secret::SecretBytes;
 use std::fmt;
 use std::os::fd::OwnedFd;
@@ -171,19 +171,22 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// rotation, a prune, a promotion, a delete and re-creation, an
     /// orchestrator's update): what a keyring compares, at most every
     /// `refresh_ms`, before it reloads. `NotFound` if there is no such key.
-    /// The default reads the version numbers; a source with something
-    /// cheaper (a file's identity, a revision) answers with that.
-    fn marker(&self, id: &str) -> Result<Marker> {
-        let list = self.versions(id)?.ok_or_else(|| {
-            crate::error::Error::new(
-                crate::error::ErrorKind::NotFound,
-                format!("key '{id}' not found in '{}'", self.location()),
-            )
-        })?;
-        let fold = |acc: u64, v: &u32| acc.rotate_left(7) ^ u64::from(*v);
-        let retained = list.retained.iter().fold(0, fold);
-        let staged = list.staged.iter().fold(0, fold);
-        Ok(Marker([u64::from(list.current), retained, staged, 0]))
+    /// Built from cheap facts (a file's identity, a revision), never from
+    /// key bytes.
+    fn marker(&self, id: &str) -> Result<Marker>;
+
+    /// Starts following the changes of `id` after `since` (a marker this
+    /// source gave) in the background, waking `waker` after each change
+    /// and whenever the feed fails; `None` when this source has no such
+    /// feed, because its marker is cheap enough to read in a call.
+    fn follow(
+        &self,
+        id: &str,
+        since: Marker,
+        waker: std::thread::Thread,
+    ) -> Result<Option<Box<dyn ChangeFeed>>> {
+        let _ = (id, since, waker);
+        Ok(None)
     }
 
     /// Rewrites every file of `id` that is not sealed under the source's

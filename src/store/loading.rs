@@ -5,8 +5,8 @@ use super::KeyManager;
 use super::backend::Backend;
 use crate::alg::HashAlg;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keyring::{KeySource, Keyring, LoadedKey, Marker};
-use std::sync::Arc;
+use crate::keyring::{ChangeFeed, KeySource, Keyring, LoadedKey, Marker};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How often a load starts again when a version vanishes while it reads
@@ -17,9 +17,12 @@ impl KeyManager {
     /// Loads every version of `key_id` (current, older and staged) into a
     /// [`Keyring`] for `alg`, with the HMAC key schedules precomputed: a MAC
     /// then costs no file access and about two compressions plus the data.
-    /// With `refresh` set, a call notices a change in the store (a rotation,
-    /// a prune, a promotion, a delete) at most that long after it happened,
-    /// by a cheap check of the store's change marker; with `None` only
+    /// With `refresh` set, a change in the store (a rotation, a prune, a
+    /// promotion, a delete) is served at most that long after it happened:
+    /// on a local source a call checks the store's change marker (a cheap
+    /// `fstatat`) once `refresh` has passed; on etcd a background thread
+    /// follows the key's changes through a watch and reloads it, so no
+    /// call ever waits on the network. With `None` only
     /// [`Keyring::refresh`] reloads. The keyring keeps working after this
     /// key manager is dropped.
     ///
@@ -34,6 +37,7 @@ impl KeyManager {
         let source = StoreSource {
             backend: Arc::clone(&self.backend),
             id: id.to_owned(),
+            feed: Mutex::new(None),
         };
         Keyring::new(Box::new(source), alg, refresh_ms)
     }
@@ -43,11 +47,32 @@ impl KeyManager {
 struct StoreSource {
     backend: Arc<dyn Backend>,
     id: String,
+    /// The key's changes, when the backend follows them in the background.
+    feed: Mutex<Option<Box<dyn ChangeFeed>>>,
 }
 
 impl KeySource for StoreSource {
     fn change_marker(&self) -> Result<Marker> {
-        self.backend.marker(&self.id)
+        let fed = self
+            .feed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .and_then(|feed| feed.marker());
+        match fed {
+            Some(marker) => Ok(marker),
+            None => self.backend.marker(&self.id),
+        }
+    }
+
+    fn follow(&self, since: Marker, waker: std::thread::Thread) -> Result<bool> {
+        let feed = self.backend.follow(&self.id, since, waker)?;
+        let following = feed.is_some();
+        *self
+            .feed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = feed;
+        Ok(following)
     }
 
     fn load(&self) -> Result<LoadedKey> {

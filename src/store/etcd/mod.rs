@@ -36,10 +36,12 @@ use super::options::{AuthOptions, TlsOptions};
 use super::status::SourceStatus;
 use super::{Location, OpenOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::etcd::{AuthConfig, Client, EtcdConfig, TlsFiles};
+use crate::etcd::{AuthConfig, Client, EtcdConfig, TlsFiles, Watcher};
+use crate::keyring::{ChangeFeed, Marker};
 use crate::secret::SecretBytes;
 use layout::KeyPaths;
 use std::fmt;
+use std::thread::Thread;
 
 /// An etcd cluster holding a key set under one prefix.
 pub(crate) struct EtcdBackend {
@@ -169,6 +171,27 @@ impl Backend for EtcdBackend {
         self.apply(id, base, change)
     }
 
+    fn marker(&self, id: &str) -> Result<Marker> {
+        self.change_marker(id)
+    }
+
+    fn follow(
+        &self,
+        id: &str,
+        since: Marker,
+        waker: Thread,
+    ) -> Result<Option<Box<dyn ChangeFeed>>> {
+        let start = i64::try_from(since.0[0])
+            .unwrap_or(i64::MAX)
+            .saturating_add(1);
+        let watcher = self
+            .client
+            .watch_prefix(self.paths(id).base(), start)
+            .map_err(|err| self.in_context(id, "watch", &err))?;
+        watcher.wake_on_change(waker);
+        Ok(Some(Box::new(KeyFeed(watcher))))
+    }
+
     fn seal_files(&self, id: &str, base: &KeyView) -> Result<usize> {
         let _ = base;
         self.seal_values(id)
@@ -176,5 +199,17 @@ impl Backend for EtcdBackend {
 
     fn source_status(&self) -> Result<Option<SourceStatus>> {
         self.cluster_status().map(Some)
+    }
+}
+
+/// The changes of one key, from an etcd watch on its entries: while the
+/// stream works, the revision of the last change is the key's marker.
+struct KeyFeed(Watcher);
+
+impl ChangeFeed for KeyFeed {
+    fn marker(&self) -> Option<Marker> {
+        self.0
+            .is_healthy()
+            .then(|| reads::revision_marker(self.0.latest_revision()))
     }
 }

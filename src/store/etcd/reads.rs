@@ -6,6 +6,7 @@ use super::EtcdBackend;
 use super::layout::{KeyPaths, RawKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::etcd::RangeRequest;
+use crate::keyring::Marker;
 use crate::secret::SecretBytes;
 use crate::store::backend::{KeyView, Token, VersionList};
 use crate::store::codec::check_key_len;
@@ -156,6 +157,21 @@ impl EtcdBackend {
         Ok(!range.kvs.is_empty())
     }
 
+    /// The change marker of `id`: the revision of the last transaction
+    /// that changed it (each one rewrites its manifest or delete marker),
+    /// from a keys-only read.
+    pub(super) fn change_marker(&self, id: &str) -> Result<Marker> {
+        let paths = self.paths(id);
+        let raw = self.read_raw(&paths, id, None, true)?;
+        if !raw.manifest_present {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} not found", self.describe(id)),
+            ));
+        }
+        Ok(revision_marker(raw.marker_revision))
+    }
+
     /// Asks every member for its status: the newest revision and how many
     /// answered.
     pub(super) fn cluster_status(&self) -> Result<SourceStatus> {
@@ -188,4 +204,9 @@ impl EtcdBackend {
             members: statuses.len(),
         })
     }
+}
+
+/// The change marker for the revision of a key's last change.
+pub(super) fn revision_marker(revision: i64) -> Marker {
+    Marker([u64::try_from(revision).unwrap_or(0), 0, 0, 0])
 }
