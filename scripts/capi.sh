@@ -62,9 +62,11 @@ cinstall() { # DESTDIR
     ensure_cargo_c
     local log
     log=$(mktemp)
-    # cargo-c's progress is shown only when it fails.
-    if ! cargo cinstall --release --locked --prefix=/usr --libdir="/usr/$(multiarch)" \
-        --destdir="$1" > "$log" 2>&1; then
+    # The C library carries the etcd source: C and binding users cannot
+    # rebuild it with a feature. cargo-c's progress is shown only when it
+    # fails.
+    if ! cargo cinstall --release --locked --features etcd --prefix=/usr \
+        --libdir="/usr/$(multiarch)" --destdir="$1" > "$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
         echo "scripts/capi.sh: cargo cinstall failed" >&2
