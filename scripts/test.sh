@@ -4,8 +4,8 @@
 # the static library (built by cargo-c), the same under sanitizers and
 # valgrind, the ABI check, an install whose tree is moved before consumers
 # are built against it, the Go, Ruby, Node and Python bindings, every
-# package installed and run as a user would, and a short run of every fuzz
-# target. Installs what a fresh machine lacks first (cargo-c included).
+# package installed and run as a user would, the README's examples and
+# commands, and a short run of every fuzz target. Installs what a fresh machine lacks first (cargo-c included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -43,6 +43,9 @@ bindings/test.sh
 
 stage "packages: Debian, Python, Node, Ruby, Go, installed and run in clean places"
 scripts/test-packages.sh
+
+stage "README: its examples and commands, as shown"
+scripts/test-readme.sh
 
 stage "fuzzing: every target for a bounded time (longer: scripts/fuzz.sh SECONDS)"
 scripts/fuzz.sh 40

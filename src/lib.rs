@@ -75,3 +75,8 @@ pub use crate::store::{
     validate_key_id,
 };
 pub use crate::sys::mem::{LockStats, lock_stats};
+
+/// The README's Rust example, run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
