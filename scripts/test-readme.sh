@@ -7,7 +7,8 @@
 #  - the C fragments (rotation, staging, keyrings), in one program that
 #    opens a key manager first and checks what they did afterwards;
 #  - the command-line lines and the sealing lines, in an empty directory;
-#  - the quick start's demo (scripts/demo.sh).
+#  - the quick start's demo (scripts/demo.sh);
+#  - and that every test SECURITY.md names for a promise exists.
 #
 # The Rust example is a doctest (`cargo test --doc`, src/lib.rs).
 set -euo pipefail
@@ -101,6 +102,9 @@ grep -q "api current=3" "$work/cli/out.txt"
 grep -q "^kind: Secret" "$work/cli/secret.yaml"
 [ "$(stat -c %a "$work/cli-sealing/kek.bin")" = 400 ]
 head -c 8 "$work/cli-sealing/keys/api.key" | od -An -tx1 | grep -q "89 43 44 58 53 45 41 4c"
+
+echo "==> SECURITY.md: every test it names exists"
+scripts/check-security-tests.py
 
 echo "==> the quick start's demo"
 cd "$root"

@@ -13,7 +13,7 @@
 //!
 //! A sealed file is a header (magic, format version, AEAD id, KEK id, key
 //! id, version number, nonce) and the key encrypted with XChaCha20-Poly1305,
-//! the header being the associated data. `docs/sealed-format.md` describes
+//! the header being the associated data. SECURITY.md ("Sealed files") describes
 //! it byte by byte, with a test vector. In short:
 //!
 //! ```text

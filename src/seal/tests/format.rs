@@ -10,7 +10,7 @@ use crate::seal::{
 use crate::store::MAX_KEY_ID_LEN;
 use proptest::prelude::*;
 
-/// The format's test vector (also in `docs/sealed-format.md`): KEK, nonce
+/// The format's test vector (also in SECURITY.md, "Sealed files"): KEK, nonce
 /// and key bytes; the key is sealed as key "api" version 3.
 pub(super) const VECTOR_KEK: &str =
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
