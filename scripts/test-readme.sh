@@ -104,7 +104,7 @@ grep -q "^kind: Secret" "$work/cli/secret.yaml"
 head -c 8 "$work/cli-sealing/keys/api.key" | od -An -tx1 | grep -q "89 43 44 58 53 45 41 4c"
 
 echo "==> SECURITY.md: every test it names exists"
-scripts/check-security-tests.py
+"$root/scripts/check-security-tests.py"
 
 echo "==> the quick start's demo"
 cd "$root"
