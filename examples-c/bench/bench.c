@@ -954,6 +954,52 @@ static void run_ours_km_hmac(void *p, uint64_t n)
     }
 }
 
+/* A keyring's calls: MAC, or verify a MAC of the same message. */
+typedef struct {
+    codomyrmex_keyring *kr;
+    const uint8_t *msg;
+    size_t len;
+    uint8_t expected[64];
+    size_t expected_len;
+} kr_arg_t;
+
+static void run_keyring_hmac(void *p, uint64_t n)
+{
+    kr_arg_t *a = p;
+    uint8_t mac[64];
+    size_t len;
+
+    while (n--) {
+        ours(codomyrmex_keyring_hmac(a->kr, a->msg, a->len, mac, sizeof mac, &len),
+             "codomyrmex_keyring_hmac");
+        g_sink ^= mac[0];
+    }
+}
+
+static void run_keyring_verify(void *p, uint64_t n)
+{
+    kr_arg_t *a = p;
+
+    while (n--) {
+        ours(codomyrmex_keyring_hmac_verify(a->kr, a->msg, a->len, a->expected, a->expected_len),
+             "codomyrmex_keyring_hmac_verify");
+    }
+}
+
+/* The keyed-state peer of a keyring's verify: compute with the key kept,
+ * then CRYPTO_memcmp. */
+static void run_evp_kept_verify(void *p, uint64_t n)
+{
+    mac_arg_t *a = p;
+
+    while (n--) {
+        evp_mac_kept_once(a, a->mac);
+        if (CRYPTO_memcmp(a->mac, a->expected, a->dlen) != 0) {
+            die("check failed: EVP_MAC (key kept) verify");
+        }
+    }
+}
+
 static void run_floor_km_hmac(void *p, uint64_t n)
 {
     ks_arg_t *a = p;
@@ -1774,6 +1820,61 @@ int main(int argc, char **argv)
         add(w, "floor: get syscalls + codomyrmex_hmac_compute", run_floor_km_hmac, &a[5], NULL);
         measure(w);
 
+        /* keyrings: the key loaded once, beside OpenSSL with the key kept
+         * (the fair peer), the call by id and the key set every call */
+        {
+            kr_arg_t *kr = calloc(3, sizeof *kr);
+            mac_arg_t *peer = calloc(3, sizeof *peer);
+            uint8_t got[64];
+            size_t got_len;
+            int k;
+
+            if (kr == NULL || peer == NULL) {
+                die("out of memory");
+            }
+            for (k = 0; k < 3; k++) {
+                kr[k].msg = msg;
+                kr[k].len = 32;
+                peer[k].alg = CODOMYRMEX_SHA256;
+                peer[k].md = EVP_sha256();
+                peer[k].dlen = 32;
+                peer[k].key = key;
+                peer[k].key_len = sizeof key;
+                peer[k].msg = msg;
+                peer[k].len = 32;
+                peer[k].mctx = new_mac_ctx("SHA256");
+                evp_mac_once(&peer[k], peer[k].expected);
+            }
+            ours(codomyrmex_key_manager_load(km, GET_ID, CODOMYRMEX_SHA256, 0, &kr[0].kr),
+                 "codomyrmex_key_manager_load");
+            ours(codomyrmex_key_manager_load(km, GET_ID, CODOMYRMEX_SHA256, 100, &kr[1].kr),
+                 "codomyrmex_key_manager_load");
+            kr[2] = kr[1];
+            memcpy(kr[2].expected, peer[0].expected, 32);
+            kr[2].expected_len = 32;
+            ours(codomyrmex_keyring_hmac(kr[1].kr, msg, 32, got, sizeof got, &got_len),
+                 "codomyrmex_keyring_hmac");
+            expect_same("keyring", OURS, peer[0].expected, got, 32);
+            evp_mac_kept_once(&peer[1], got);
+            expect_same("keyring", EVP_KEPT, peer[0].expected, got, 32);
+
+            w = new_workload("keyrings (the key loaded once)", "SHA256", 32);
+            snprintf(w->name, sizeof w->name, "keyring HMAC-SHA256 32 B");
+            add(w, "codomyrmex_keyring_hmac, refresh_ms 100", run_keyring_hmac, &kr[1], NULL);
+            add(w, "codomyrmex_keyring_hmac, refresh_ms 0", run_keyring_hmac, &kr[0], NULL);
+            add(w, EVP_KEPT, run_evp_mac_kept, &peer[1], NULL);
+            add(w, "codomyrmex_key_manager_hmac (by id)", run_ours_km_hmac, &a[4], NULL);
+            add(w, "codomyrmex_hmac_compute (key set every call)", run_ours_hmac, &peer[0], NULL);
+            measure(w);
+
+            w = new_workload("keyrings (the key loaded once)", "SHA256", 32);
+            snprintf(w->name, sizeof w->name, "keyring verify SHA256 32 B");
+            add(w, "codomyrmex_keyring_hmac_verify, refresh_ms 100", run_keyring_verify, &kr[2],
+                NULL);
+            add(w, "OpenSSL EVP_MAC key kept + CRYPTO_memcmp", run_evp_kept_verify, &peer[2], NULL);
+            measure(w);
+        }
+
         /* list */
         for (i = 0; i < 2; i++) {
             ks_arg_t *o = &a[6 + 2 * i], *f = &a[7 + 2 * i];
@@ -1892,6 +1993,11 @@ int main(int argc, char **argv)
     check_target("HMAC-SHA512 1 MiB", ONESHOT, 1.00, &met, &total);
     check_target("HKDF-SHA256 32 B out", "OpenSSL EVP_KDF HKDF (ctx reused)", 0.25, &met,
                  &total);
+    check_target("keyring HMAC-SHA256 32 B", EVP_KEPT, 0.60, &met, &total);
+    check_target("keyring HMAC-SHA256 32 B", "codomyrmex_keyring_hmac, refresh_ms 0", 1.05, &met,
+                 &total);
+    check_target("keyring verify SHA256 32 B", "OpenSSL EVP_MAC key kept + CRYPTO_memcmp", 0.60,
+                 &met, &total);
     check_target("get (32-byte key)", "floor: openat+fstat+read+close", 1.5, &met, &total);
     check_target("list 1000 keys", "floor: open dir+getdents64 (same buffer)+close", 1.0, &met,
                  &total);
