@@ -2,6 +2,7 @@
 
 use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::{Error, ErrorKind, Result};
+use crate::hmac_key::Schedule;
 use crate::secret::{Op, scrubbed_op};
 use crate::sys::wipe::Wiped;
 use ::hmac::Hmac;
@@ -139,11 +140,7 @@ impl State {
 
 /// HMAC of `data` under `key` (any length, including 0).
 pub fn hmac(alg: HashAlg, key: &[u8], data: &[u8]) -> Mac {
-    scrubbed_op(Op::Hmac, alg, || {
-        let mut state = State::new(alg, key);
-        state.update(data);
-        state.finalize()
-    })
+    scrubbed_op(Op::Hmac, alg, || Schedule::new(alg, key).mac(data))
 }
 
 /// Checks `mac` against the HMAC of `data` under `key`, in constant time in

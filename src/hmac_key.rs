@@ -6,9 +6,11 @@
 //! The compressions are the `sha2` crate's own (`compress256`,
 //! `compress512`: SHA-NI, AVX2 or portable, chosen at run time); this
 //! module only lays out the blocks around them as FIPS 180-4 pads a
-//! message, and HMAC (RFC 2104) chains the two hashes. Its results are
-//! checked against the one-shot `hmac` (the `hmac` crate) for every
-//! algorithm, key length and message length in the tests below.
+//! message, and HMAC (RFC 2104) chains the two hashes. The one-shot
+//! `crate::hmac::hmac` uses it too (four compressions for a short message,
+//! the key's two included). Its results are checked against the `hmac`
+//! crate for every algorithm, key length and message length in the tests
+//! below, and against RFC 4231, Wycheproof and `ring` in `tests/`.
 
 use crate::alg::HashAlg;
 use crate::error::Result;
@@ -66,8 +68,9 @@ pub struct HmacKey {
     schedule: Schedule,
 }
 
-/// The chaining values of one precomputed key.
-enum Schedule {
+/// The chaining values of one key, unscrubbed: [`HmacKey`] and the
+/// one-shot `crate::hmac::hmac` run it inside their own stack scrub.
+pub(crate) enum Schedule {
     Sha256 {
         inner: [u32; 8],
         outer: [u32; 8],
@@ -85,50 +88,19 @@ impl HmacKey {
     /// The precomputed key for `key` (any length, including 0).
     pub fn new(alg: HashAlg, key: &[u8]) -> HmacKey {
         scrubbed_op(Op::Key, alg, || HmacKey {
-            schedule: match alg {
-                HashAlg::Sha256 => {
-                    let (inner, outer) =
-                        pads::<64>(key, |long| sha2::Sha256::digest(long).to_vec());
-                    Schedule::Sha256 {
-                        inner: chain256(&inner),
-                        outer: chain256(&outer),
-                    }
-                }
-                HashAlg::Sha384 | HashAlg::Sha512 => {
-                    let (inner, outer) = pads::<128>(key, |long| match alg {
-                        HashAlg::Sha384 => sha2::Sha384::digest(long).to_vec(),
-                        _ => sha2::Sha512::digest(long).to_vec(),
-                    });
-                    let iv = if alg == HashAlg::Sha384 {
-                        SHA384_IV
-                    } else {
-                        SHA512_IV
-                    };
-                    Schedule::Sha512 {
-                        alg,
-                        inner: chain512(iv, &inner),
-                        outer: chain512(iv, &outer),
-                    }
-                }
-            },
+            schedule: Schedule::new(alg, key),
         })
     }
 
     /// The algorithm of this key.
     pub fn alg(&self) -> HashAlg {
-        match self.schedule {
-            Schedule::Sha256 { .. } => HashAlg::Sha256,
-            Schedule::Sha512 { alg, .. } => alg,
-        }
+        self.schedule.alg()
     }
 
     /// The HMAC of `data`: the same bytes as `crate::hmac::hmac` with the
     /// raw key.
     pub fn mac(&self, data: &[u8]) -> Mac {
-        scrubbed_op(Op::Key, self.alg(), || match &self.schedule {
-            Schedule::Sha256 { inner, outer } => mac256(inner, outer, data),
-            Schedule::Sha512 { alg, inner, outer } => mac512(*alg, inner, outer, data),
-        })
+        scrubbed_op(Op::Key, self.alg(), || self.schedule.mac(data))
     }
 
     /// Checks `mac` against the HMAC of `data` in constant time in its
@@ -142,9 +114,56 @@ impl HmacKey {
     }
 }
 
-impl Drop for HmacKey {
+impl Schedule {
+    /// The chaining values for `key` (any length, including 0).
+    pub(crate) fn new(alg: HashAlg, key: &[u8]) -> Schedule {
+        match alg {
+            HashAlg::Sha256 => {
+                let (inner, outer) = pads::<64>(key, |long| sha2::Sha256::digest(long).to_vec());
+                Schedule::Sha256 {
+                    inner: chain256(&inner),
+                    outer: chain256(&outer),
+                }
+            }
+            HashAlg::Sha384 | HashAlg::Sha512 => {
+                let (inner, outer) = pads::<128>(key, |long| match alg {
+                    HashAlg::Sha384 => sha2::Sha384::digest(long).to_vec(),
+                    _ => sha2::Sha512::digest(long).to_vec(),
+                });
+                let iv = if alg == HashAlg::Sha384 {
+                    SHA384_IV
+                } else {
+                    SHA512_IV
+                };
+                Schedule::Sha512 {
+                    alg,
+                    inner: chain512(iv, &inner),
+                    outer: chain512(iv, &outer),
+                }
+            }
+        }
+    }
+
+    /// The algorithm.
+    fn alg(&self) -> HashAlg {
+        match self {
+            Schedule::Sha256 { .. } => HashAlg::Sha256,
+            Schedule::Sha512 { alg, .. } => *alg,
+        }
+    }
+
+    /// The HMAC of `data`.
+    pub(crate) fn mac(&self, data: &[u8]) -> Mac {
+        match self {
+            Schedule::Sha256 { inner, outer } => mac256(inner, outer, data),
+            Schedule::Sha512 { alg, inner, outer } => mac512(*alg, inner, outer, data),
+        }
+    }
+}
+
+impl Drop for Schedule {
     fn drop(&mut self) {
-        match &mut self.schedule {
+        match self {
             Schedule::Sha256 { inner, outer } => {
                 inner.zeroize();
                 outer.zeroize();
@@ -264,20 +283,29 @@ fn mac512(alg: HashAlg, inner: &[u64; 8], outer: &[u64; 8], data: &[u8]) -> Mac 
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::hmac::hmac;
+    use crate::hmac::{HmacStream, hmac};
     use proptest::prelude::*;
+
+    /// The HMAC computed by the `hmac` crate (through a stream), which
+    /// shares no code with this module.
+    fn reference(alg: HashAlg, key: &[u8], data: &[u8]) -> Mac {
+        let mut stream = HmacStream::new(alg, key);
+        stream.update(data);
+        stream.finish()
+    }
 
     proptest! {
         #[test]
-        fn same_bytes_as_the_one_shot_hmac(
+        fn same_bytes_as_the_hmac_crate(
             alg_index in 0usize..3,
             key in proptest::collection::vec(any::<u8>(), 0..300),
             data in proptest::collection::vec(any::<u8>(), 0..600),
         ) {
             let alg = HashAlg::ALL[alg_index];
             let precomputed = HmacKey::new(alg, &key);
-            let expected = hmac(alg, &key, &data);
+            let expected = reference(alg, &key, &data);
             prop_assert_eq!(precomputed.mac(&data), expected);
+            prop_assert_eq!(hmac(alg, &key, &data), expected);
             // The key serves again, unchanged by the first MAC.
             prop_assert_eq!(precomputed.mac(&data), expected);
             prop_assert!(precomputed.verify(&data, expected.as_bytes()).is_ok());
@@ -295,11 +323,10 @@ mod tests {
                 let key: Vec<u8> = (0..key_len).map(|i| (i * 13 + 1) as u8).collect();
                 let precomputed = HmacKey::new(alg, &key);
                 for len in 0..=data.len() {
-                    assert_eq!(
-                        precomputed.mac(&data[..len]).as_bytes(),
-                        hmac(alg, &key, &data[..len]).as_bytes(),
-                        "{alg} key {key_len} data {len}"
-                    );
+                    let expected = reference(alg, &key, &data[..len]);
+                    let what = format!("{alg} key {key_len} data {len}");
+                    assert_eq!(precomputed.mac(&data[..len]), expected, "{what}");
+                    assert_eq!(hmac(alg, &key, &data[..len]), expected, "{what}");
                 }
             }
         }
