@@ -12,7 +12,7 @@
 //! crate for every algorithm, key length and message length in the tests
 //! below, and against RFC 4231, Wycheproof and `ring` in `tests/`.
 
-use crate::alg::HashAlg;
+use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::Result;
 use crate::hmac::{Mac, check_mac};
 use crate::secret::{Op, scrubbed_op};
@@ -119,16 +119,16 @@ impl Schedule {
     pub(crate) fn new(alg: HashAlg, key: &[u8]) -> Schedule {
         match alg {
             HashAlg::Sha256 => {
-                let (inner, outer) = pads::<64>(key, |long| sha2::Sha256::digest(long).to_vec());
+                let (inner, outer) = pads::<64>(key, |long, out| copy_digest::<sha2::Sha256>(long, out));
                 Schedule::Sha256 {
                     inner: chain256(&inner),
                     outer: chain256(&outer),
                 }
             }
             HashAlg::Sha384 | HashAlg::Sha512 => {
-                let (inner, outer) = pads::<128>(key, |long| match alg {
-                    HashAlg::Sha384 => sha2::Sha384::digest(long).to_vec(),
-                    _ => sha2::Sha512::digest(long).to_vec(),
+                let (inner, outer) = pads::<128>(key, |long, out| match alg {
+                    HashAlg::Sha384 => copy_digest::<sha2::Sha384>(long, out),
+                    _ => copy_digest::<sha2::Sha512>(long, out),
                 });
                 let iv = if alg == HashAlg::Sha384 {
                     SHA384_IV
@@ -184,12 +184,16 @@ impl fmt::Debug for HmacKey {
 
 /// The inner and outer pad blocks of `key` for a hash with `B`-byte
 /// blocks: a key longer than a block is hashed first (`digest`), as RFC
-/// 2104 says.
-fn pads<const B: usize>(key: &[u8], digest: impl Fn(&[u8]) -> Vec<u8>) -> ([u8; B], [u8; B]) {
-    let mut hashed = zeroize::Zeroizing::new(Vec::new());
+/// 2104 says. `digest` writes the hash into its buffer and returns its
+/// length; nothing is allocated.
+fn pads<const B: usize>(
+    key: &[u8],
+    digest: impl Fn(&[u8], &mut [u8; MAX_DIGEST_LEN]) -> usize,
+) -> ([u8; B], [u8; B]) {
+    let mut hashed = zeroize::Zeroizing::new([0u8; MAX_DIGEST_LEN]);
     let key = if key.len() > B {
-        *hashed = digest(key);
-        &hashed[..]
+        let len = digest(key, &mut hashed);
+        &hashed[..len]
     } else {
         key
     };
@@ -200,6 +204,14 @@ fn pads<const B: usize>(key: &[u8], digest: impl Fn(&[u8]) -> Vec<u8>) -> ([u8; 
         outer[i] ^= byte;
     }
     (inner, outer)
+}
+
+/// Hashes `data` with `D` into the front of `out`, returning the digest
+/// length.
+fn copy_digest<D: sha2::Digest>(data: &[u8], out: &mut [u8; MAX_DIGEST_LEN]) -> usize {
+    let digest = D::digest(data);
+    out[..digest.len()].copy_from_slice(&digest);
+    digest.len()
 }
 
 /// The SHA-256 chaining value after one block.
