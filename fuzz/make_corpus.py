@@ -234,6 +234,16 @@ STORE_MODEL = {
         [PROMOTE, A, 5],
         [VERIFY_TAGGED, 0, 0, A],
     ),
+    # Keys a plain store would read back as sealed files: refused.
+    "sealed-magic-keys": ops(
+        [STORE, A], raw_key(b"\x89CDXSEAL\x01 then a key"),
+        [STORE, A], short_key("x"),
+        [STAGE, A], raw_key(b"\x89CDXSEAL"),
+        [CREATE, B], raw_key(b"\x89CDXSEAM, one byte off"),
+        [ROTATE, A], raw_key(b"\x89CDXSEA"),
+        [LIST_VERSIONS, A],
+        [LIST],
+    ),
     "key-lengths": ops(
         [STORE, A, 254],
         [ROTATE, A, 255],
