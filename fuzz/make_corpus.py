@@ -234,6 +234,16 @@ STORE_MODEL = {
         [PROMOTE, A, 5],
         [VERIFY_TAGGED, 0, 0, A],
     ),
+    # Keys a plain store would read back as sealed files: refused.
+    "sealed-magic-keys": ops(
+        [STORE, A], raw_key(b"\x89CDXSEAL\x01 then a key"),
+        [STORE, A], short_key("x"),
+        [STAGE, A], raw_key(b"\x89CDXSEAL"),
+        [CREATE, B], raw_key(b"\x89CDXSEAM, one byte off"),
+        [ROTATE, A], raw_key(b"\x89CDXSEA"),
+        [LIST_VERSIONS, A],
+        [LIST],
+    ),
     "key-lengths": ops(
         [STORE, A, 254],
         [ROTATE, A, 255],
@@ -244,6 +254,112 @@ STORE_MODEL = {
         [PRUNE, B, 5],
         [CURRENT, B],
         [GET_VERSION, B, 12],
+    ),
+}
+
+
+# ---- keyring: opcode byte, then arguments ----
+
+(K_STORE, K_ROTATE, K_STAGE, K_PROMOTE, K_PRUNE, K_DELETE, K_LOAD, K_REFRESH, K_HMAC, K_TAGGED,
+ K_VERIFY, K_VERIFY_TAGGED, K_CURRENT, K_DROP, K_STORE_OTHER) = range(15)
+SHA256_RING, SHA384_RING, SHA512_RING = range(3)
+
+
+def data(raw):
+    """A data argument: length byte (mod 64), then the bytes."""
+    assert len(raw) < 64
+    return bytes([len(raw)]) + raw
+
+
+KEYRING = {
+    # Every write, each followed by a refresh and the calls it must match.
+    "rotate-prune-stage-promote": ops(
+        [K_STORE], short_key("x"),
+        [K_LOAD, SHA256_RING],
+        [K_TAGGED, SHA256_RING], data(b"msg"),
+        [K_REFRESH, SHA256_RING],
+        [K_ROTATE], short_key("y"),
+        [K_TAGGED, SHA256_RING], data(b"msg"),
+        [K_REFRESH, SHA256_RING],
+        [K_TAGGED, SHA256_RING], data(b"msg"),
+        [K_VERIFY_TAGGED, SHA256_RING, 0, 0],
+        [K_PRUNE, 1],
+        [K_REFRESH, SHA256_RING],
+        [K_VERIFY_TAGGED, SHA256_RING, 0, 0],
+        [K_STAGE], short_key("z"),
+        [K_REFRESH, SHA256_RING],
+        [K_CURRENT, SHA256_RING],
+        [K_VERIFY_TAGGED, SHA256_RING, 1, 4, 3],
+        [K_PROMOTE, 3],
+        [K_REFRESH, SHA256_RING],
+        [K_HMAC, SHA256_RING], data(b"hello"),
+        [K_VERIFY, SHA256_RING, 0, 0],
+        [K_CURRENT, SHA256_RING],
+    ),
+    # A delete revokes; a store brings the key back at version 1.
+    "delete-store": ops(
+        [K_STORE], short_key("xy"),
+        [K_LOAD, SHA384_RING],
+        [K_HMAC, SHA384_RING], data(b"a"),
+        [K_DELETE],
+        [K_HMAC, SHA384_RING], data(b"a"),
+        [K_REFRESH, SHA384_RING],
+        [K_HMAC, SHA384_RING], data(b"a"),
+        [K_VERIFY, SHA384_RING, 0, 0],
+        [K_REFRESH, SHA384_RING],
+        [K_STORE], short_key("z"),
+        [K_REFRESH, SHA384_RING],
+        [K_CURRENT, SHA384_RING],
+        [K_LOAD, SHA256_RING],
+        [K_DELETE],
+        [K_LOAD, SHA512_RING],
+    ),
+    # Three keyrings; altered MACs and tags; another key's writes.
+    "three-rings-altered": ops(
+        [K_LOAD, SHA512_RING],
+        [K_STORE], raw_key(bytes(range(1, 33))),
+        [K_LOAD, SHA256_RING],
+        [K_LOAD, SHA384_RING],
+        [K_LOAD, SHA512_RING],
+        [K_TAGGED, SHA512_RING], data(b""),
+        [K_TAGGED, SHA256_RING], data(b"x" * 40),
+        [K_HMAC, SHA384_RING], data(b"y" * 7),
+        [K_VERIFY_TAGGED, SHA512_RING, 0, 3],
+        [K_VERIFY_TAGGED, SHA512_RING, 0, 4, 0],
+        [K_VERIFY_TAGGED, SHA512_RING, 0, 5, 9],
+        [K_VERIFY_TAGGED, SHA256_RING, 1, 6],
+        [K_VERIFY_TAGGED, SHA384_RING, 0, 7],
+        [K_VERIFY, SHA384_RING, 0, 5, 3],
+        [K_VERIFY, SHA384_RING, 0, 6],
+        [K_STORE_OTHER], short_key("x"),
+        [K_REFRESH, SHA256_RING],
+        [K_ROTATE], short_key("x"),
+        [K_DROP, SHA384_RING],
+        [K_REFRESH, SHA512_RING],
+        [K_VERIFY_TAGGED, SHA512_RING, 0, 0],
+    ),
+    # A key a plain store would read back as a sealed file is refused.
+    "sealed-magic-key": ops(
+        [K_STORE], short_key("x"),
+        [K_LOAD, SHA256_RING],
+        [K_STORE], raw_key(b"\x89CDXSEAL\x05hello"),
+        [K_STAGE], raw_key(b"\x89CDXSEAK"),
+        [K_REFRESH, SHA256_RING],
+        [K_CURRENT, SHA256_RING],
+    ),
+    # Arbitrary bytes as MACs and tags; refused writes.
+    "arbitrary-tags": ops(
+        [K_STORE], short_key("y"),
+        [K_LOAD, SHA256_RING],
+        [K_VERIFY_TAGGED, SHA256_RING, 0x80, 0], data(b"d"), bytes([37]), b"\x01\x00\x00\x00\x01" + bytes(32),
+        [K_VERIFY_TAGGED, SHA256_RING, 0x80, 0], data(b""), bytes([0]),
+        [K_VERIFY, SHA256_RING, 0x80, 0], data(b"d"), bytes([32]), bytes(32),
+        [K_STORE], bytes([0]),
+        [K_ROTATE], bytes([255]),
+        [K_PROMOTE, 12],
+        [K_PRUNE, 0],
+        [K_REFRESH, SHA256_RING],
+        [K_CURRENT, SHA256_RING],
     ),
 }
 
@@ -259,3 +375,4 @@ if __name__ == "__main__":
     write("key_id", KEY_ID)
     write("hmac_hkdf", HMAC_HKDF)
     write("store_model", STORE_MODEL)
+    write("keyring", KEYRING)

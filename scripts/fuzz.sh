@@ -18,7 +18,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2
     exit 2
 fi
-targets=(key_id hmac_hkdf store_model)
+targets=(key_id hmac_hkdf store_model keyring)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     cat >&2 <<'EOF'

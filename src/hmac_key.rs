@@ -16,7 +16,6 @@ use crate::alg::{HashAlg, MAX_DIGEST_LEN};
 use crate::error::Result;
 use crate::hmac::{Mac, check_mac};
 use crate::secret::{Op, scrubbed_op};
-use sha2::Digest;
 use sha2::block_api::{compress256, compress512};
 use std::fmt;
 use zeroize::Zeroize;

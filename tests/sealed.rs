@@ -346,3 +346,77 @@ fn a_rewrap_moves_every_file_to_the_new_kek() {
     let err = sealed(&fx).get("a").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{}", err.message());
 }
+
+/// Keys whose first bytes are the sealed-file magic, or that magic with one
+/// byte altered (what a damaged sealed file looks like).
+fn keys_that_read_as_sealed() -> Vec<Vec<u8>> {
+    let mut exact = MAGIC.to_vec();
+    exact.extend_from_slice(b"\x05 and the rest of a key");
+    let mut damaged = exact.clone();
+    damaged[3] ^= 0x40;
+    vec![MAGIC.to_vec(), exact, damaged]
+}
+
+#[test]
+fn a_plain_store_refuses_a_key_it_would_read_as_a_sealed_file() {
+    let fx = fixture();
+    let plain = open(&fx.keys, OpenOptions::new());
+    plain.store("k", b"an ordinary key").unwrap();
+    plain.stage("k", b"a staged key").unwrap();
+    let before = files(&fx.keys);
+    for key in keys_that_read_as_sealed() {
+        // Written as it is, the key file would be read as a sealed file
+        // ever after: refused, changing nothing.
+        let refused = [
+            plain.store("k", &key).err(),
+            plain.rotate("k", &key).err(),
+            plain.create("new", &key).err(),
+            plain.stage("k", &key).err(),
+            plain
+                .create_with_versions(
+                    "imported",
+                    &[
+                        (NonZeroU32::new(1).unwrap(), b"first".as_slice()),
+                        (NonZeroU32::new(2).unwrap(), key.as_slice()),
+                    ],
+                    NonZeroU32::new(1).unwrap(),
+                )
+                .err(),
+        ];
+        for err in refused {
+            let err = err.expect("refused");
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+            assert!(err.message().contains("sealed-file magic"), "{err}");
+        }
+        assert_eq!(files(&fx.keys), before);
+        assert_eq!(plain.get("k").unwrap().as_bytes(), b"an ordinary key");
+        assert_eq!(plain.list().unwrap(), ["k"]);
+    }
+    // An older version may hold such bytes: it is never the key file again.
+    let odd = &keys_that_read_as_sealed()[1];
+    let keep = [
+        (NonZeroU32::new(1).unwrap(), odd.as_slice()),
+        (NonZeroU32::new(2).unwrap(), b"current".as_slice()),
+    ];
+    plain
+        .create_with_versions("old", &keep, NonZeroU32::new(2).unwrap())
+        .unwrap();
+    assert_eq!(
+        plain.key("old").unwrap().at(v(1)).get().unwrap().as_bytes(),
+        keep[0].1
+    );
+    // A sealed store wraps any key, so it keeps these.
+    let km = sealed(&fx);
+    for (i, key) in keys_that_read_as_sealed().into_iter().enumerate() {
+        let id = format!("sealed-{i}");
+        km.store(&id, &key).unwrap();
+        assert_eq!(km.get(&id).unwrap().as_bytes(), key);
+        let tag = km
+            .key(&id)
+            .unwrap()
+            .hmac_tagged(HashAlg::Sha256, b"m")
+            .unwrap();
+        let ring = km.load(&id, HashAlg::Sha256, None).unwrap();
+        ring.hmac_verify_tagged(b"m", tag.as_bytes()).unwrap();
+    }
+}

@@ -211,6 +211,46 @@ static void test_key_manager_writes(codomyrmex_key_manager *km)
     CHECK_INT(version, 1);
 }
 
+static void test_keyring(codomyrmex_key_manager *km)
+{
+    char *id = (char *)arena;
+    uint8_t *data = arena + 64, *out = arena + 512;
+    size_t *out_len = (size_t *)(void *)(arena + 1024);
+    uint8_t expected[CODOMYRMEX_TAG_OVERHEAD + 64];
+    codomyrmex_keyring *kr = NULL;
+    size_t len = 0;
+
+    check_section("keyring: the handle over the key id, outputs over the data");
+    reset();
+    strcpy(id, "k");
+    CHECK_REFUSED(codomyrmex_key_manager_load(km, id, CODOMYRMEX_SHA256, 0,
+                                              (codomyrmex_keyring **)(void *)(arena + 1)));
+    if (!CHECK_OK(codomyrmex_key_manager_load(km, id, CODOMYRMEX_SHA256, 0, &kr))) {
+        return;
+    }
+    CHECK_OK(codomyrmex_keyring_hmac(kr, data, 100, expected, sizeof expected, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac(kr, data, 100, data + 50, 64, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac(kr, data, 100, data - 8, 64, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac(kr, data, 100, out, 64, (size_t *)(void *)(out + 8)));
+    CHECK_REFUSED(codomyrmex_keyring_hmac(kr, data, 100, out, 64, (size_t *)(void *)(data + 8)));
+    CHECK_OK(codomyrmex_keyring_hmac(kr, data, 100, out, 64, out_len));
+    CHECK_SIZE(*out_len, 32);
+    CHECK_BYTES(out, expected, 32);
+
+    reset();
+    CHECK_OK(codomyrmex_keyring_hmac_tagged(kr, data, 100, expected, sizeof expected, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac_tagged(kr, data, 100, data + 1, 69, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac_tagged(kr, data, 100, data + 99, 69, &len));
+    CHECK_REFUSED(codomyrmex_keyring_hmac_tagged(kr, data, 100, out, 69,
+                                                 (size_t *)(void *)(out + 64)));
+    CHECK_REFUSED(codomyrmex_keyring_hmac_tagged(kr, data, 100, out, 69,
+                                                 (size_t *)(void *)(data + 96)));
+    CHECK_OK(codomyrmex_keyring_hmac_tagged(kr, data, 100, out, 69, out_len));
+    CHECK_SIZE(*out_len, 37);
+    CHECK_BYTES(out, expected, 37);
+    codomyrmex_keyring_free(kr);
+}
+
 static void test_open(const char *base)
 {
     char *dir = (char *)arena;
@@ -240,6 +280,7 @@ int main(void)
         test_key_manager_reads(km);
         test_key_manager_uses(km);
         test_key_manager_writes(km);
+        test_keyring(km);
         codomyrmex_key_manager_free(km);
     }
     test_open(base);

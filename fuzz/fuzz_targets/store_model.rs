@@ -17,6 +17,10 @@
 //! disk until the next write of the key; the next open removes those of a
 //! key whose file is gone).
 //!
+//! A key that starts with the sealed-file magic (or with it one byte off)
+//! is refused with `InvalidArgument`: written as a plain file it would read
+//! back as a sealed one.
+//!
 //! The input is read front to back (missing bytes read as 0): one opcode
 //! byte per operation (at most [`MAX_STEPS`]), then its arguments:
 //! operations 0-15 as listed in `make_corpus.py`, 16 stage (id, key),
@@ -170,6 +174,21 @@ fn check_len(len: usize) -> Outcome<()> {
     }
 }
 
+/// The first bytes of a sealed file.
+const SEAL_MAGIC: &[u8; 8] = b"\x89CDXSEAL";
+
+/// A plain store refuses a key that would read back as a sealed file: one
+/// that starts with the sealed-file magic, or with it one byte off.
+fn check_plain(key: &[u8]) -> Outcome<()> {
+    let differing = key
+        .get(..SEAL_MAGIC.len())
+        .map(|head| head.iter().zip(SEAL_MAGIC).filter(|(a, b)| a != b).count());
+    match differing {
+        Some(0 | 1) => Err(ErrorKind::InvalidArgument),
+        _ => Ok(()),
+    }
+}
+
 fn check_id(id: &str) -> Outcome<()> {
     if valid_id(id) {
         Ok(())
@@ -275,6 +294,7 @@ impl Model {
     fn replace(&mut self, id: &str, key: &[u8]) -> Outcome<Option<Vec<u8>>> {
         check_id(id)?;
         check_len(key.len())?;
+        check_plain(key)?;
         self.stale.remove(id);
         match self.keys.get_mut(id) {
             Some(history) => {
@@ -326,6 +346,10 @@ impl Model {
     fn stage(&mut self, id: &str, key: &[u8]) -> Outcome<u32> {
         check_id(id)?;
         check_len(key.len())?;
+        if !self.keys.contains_key(id) {
+            return Err(ErrorKind::NotFound);
+        }
+        check_plain(key)?;
         let history = self.keys.get_mut(id).ok_or(ErrorKind::NotFound)?;
         let next = history.next();
         history.staged.push((next, key.to_vec()));
@@ -445,7 +469,10 @@ impl Run<'_> {
                 let (id, key) = (r.id(), r.key());
                 self.trace
                     .push(format!("create({id:?}, {} bytes)", key.len()));
-                let expected = self.model.create(id, key.len());
+                let expected = self
+                    .model
+                    .create(id, key.len())
+                    .and_then(|()| check_plain(&key));
                 if expected.is_ok() {
                     self.model.replace(id, &key).expect("model create");
                 }

@@ -1,11 +1,12 @@
 //! The key-encryption key (KEK) and its public identifier.
 
 use crate::alg::HashAlg;
+use crate::error::Result;
 #[cfg(test)]
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind};
 use crate::hmac::hmac;
+use crate::sys::mem::LockedBox;
 use std::fmt;
-use zeroize::Zeroizing;
 
 /// Length of a KEK in bytes: a 256-bit XChaCha20-Poly1305 key.
 pub(crate) const KEK_LEN: usize = 32;
@@ -17,15 +18,16 @@ pub(crate) const KEK_ID_LEN: usize = 8;
 /// changes every KEK id, so it carries a version.
 const KEK_ID_LABEL: &[u8] = b"codomyrmex_keys kek id v1";
 
-/// The bytes of a KEK, on the heap (so moving a [`Kek`] copies no key
-/// bytes) and overwritten with zeros when dropped.
-pub(super) type KekBytes = Box<Zeroizing<[u8; KEK_LEN]>>;
+/// The bytes of a KEK, in locked pages of their own that are left out of
+/// core dumps (as a keyring's keys are; see `sys::mem`), so moving a
+/// [`Kek`] copies no key bytes; the pages are zeroed when dropped.
+pub(super) type KekBytes = LockedBox<[u8; KEK_LEN]>;
 
 /// A key-encryption key: exactly [`KEK_LEN`] secret bytes that seal and
 /// unseal key files, with its [`KekId`].
 ///
-/// The bytes live on the heap and are wiped when the `Kek` is dropped;
-/// `Debug` shows only the id.
+/// The bytes live in locked, non-dumpable memory and are wiped when the
+/// `Kek` is dropped; `Debug` shows only the id.
 pub(crate) struct Kek {
     /// The secret bytes.
     bytes: KekBytes,
@@ -50,7 +52,7 @@ impl Kek {
                 ),
             ));
         }
-        let mut kek = zeroed_kek_bytes();
+        let mut kek = zeroed_kek_bytes()?;
         kek.copy_from_slice(bytes);
         Ok(Kek::from_kek_bytes(kek))
     }
@@ -78,9 +80,13 @@ impl fmt::Debug for Kek {
     }
 }
 
-/// A zero-filled heap buffer for a KEK, to be filled in place.
-pub(super) fn zeroed_kek_bytes() -> KekBytes {
-    Box::new(Zeroizing::new([0; KEK_LEN]))
+/// A zero-filled buffer for a KEK in locked memory, to be filled in place.
+///
+/// # Errors
+/// [`crate::ErrorKind::Io`] if the pages cannot be mapped or left out of
+/// core dumps.
+pub(super) fn zeroed_kek_bytes() -> Result<KekBytes> {
+    LockedBox::new_with(|| [0; KEK_LEN])
 }
 
 /// The public identifier of a KEK: the first [`KEK_ID_LEN`] bytes of

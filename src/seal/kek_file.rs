@@ -218,9 +218,10 @@ impl KekSource<'_> {
         )))
     }
 
-    /// Reads the [`KEK_LEN`] bytes straight into the KEK's wiped buffer.
+    /// Reads the [`KEK_LEN`] bytes straight into the KEK's locked buffer
+    /// (one `read` system call into it: no copy anywhere else).
     fn read(&self, fd: &impl AsFd) -> Result<Kek> {
-        let mut bytes = zeroed_kek_bytes();
+        let mut bytes = zeroed_kek_bytes()?;
         let mut filled = 0;
         while filled < KEK_LEN {
             match rustix::io::read(fd, &mut bytes[filled..]) {

@@ -4,7 +4,8 @@
 //!
 //! - [`Kek`]: 32 secret bytes, read once from a private file
 //!   ([`Kek::load_file`]) or a systemd credential
-//!   ([`Kek::load_credential`]), wiped on drop, known by its [`KekId`].
+//!   ([`Kek::load_credential`]) straight into locked memory left out of
+//!   core dumps, wiped on drop, known by its [`KekId`].
 //! - [`seal`] turns a key into the bytes of a sealed file; [`unseal`] gives
 //!   the key back only if the file is intact, was sealed for that key id
 //!   and version, and under that KEK.

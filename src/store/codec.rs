@@ -52,6 +52,10 @@ impl Codec {
 
     /// The file holding `payload` as version `version` of `id`: sealed
     /// under the KEK, or the payload itself.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for a plain payload that would read
+    /// back as a sealed file (see [`Codec::check_storable`]).
     pub fn encode(&self, id: &str, version: u32, payload: &[u8]) -> Result<SecretBytes> {
         match &self.kek {
             Some(kek) => {
@@ -60,8 +64,34 @@ impl Codec {
                 zeroize::Zeroize::zeroize(&mut file);
                 Ok(sealed)
             }
-            None => Ok(SecretBytes::from_slice(payload)),
+            None => {
+                self.check_storable(id, payload)?;
+                Ok(SecretBytes::from_slice(payload))
+            }
         }
+    }
+
+    /// Refuses a key that may one day be written as a plain key file but
+    /// would not read back as itself: one that starts with the sealed-file
+    /// magic, or with the magic with one byte altered (read as a damaged
+    /// sealed file). The original layout has no room to mark a plain file,
+    /// so such a key is kept only under a KEK. A random key is refused with
+    /// a probability of about 2^-53.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for such a key when this codec writes
+    /// plain files.
+    pub fn check_storable(&self, id: &str, key: &[u8]) -> Result<()> {
+        if self.seals() || !(seal::is_sealed(key) || seal::is_damaged_seal(key)) {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "key '{id}' starts with the sealed-file magic (or nearly): written as a plain \
+                 key file it would read as a sealed file; such a key can only be stored under a KEK"
+            ),
+        ))
     }
 
     /// Whether `file` must be rewritten to be sealed under the current KEK

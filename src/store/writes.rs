@@ -17,7 +17,9 @@ impl KeyManager {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidKeyId`], [`ErrorKind::InvalidArgument`] (key
-    /// length, read-only source), the errors of [`KeyManager::get`] for an
+    /// length, read-only source, a key that starts with the sealed-file
+    /// magic in a store without a KEK, where it would read back as a
+    /// sealed file), the errors of [`KeyManager::get`] for an
     /// existing key that cannot be read, [`ErrorKind::Io`]. On error nothing
     /// is changed.
     pub fn store(&self, key_id: &str, key: &[u8]) -> Result<()> {

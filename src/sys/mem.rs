@@ -25,7 +25,7 @@ use rustix::mm::{Advice, MapFlags, ProtFlags};
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
 
@@ -230,6 +230,13 @@ impl<T> Deref for LockedSlice<T> {
     }
 }
 
+impl<T> DerefMut for LockedSlice<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` makes the access exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.pages.start.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
 impl<T> Drop for LockedSlice<T> {
     fn drop(&mut self) {
         let values =
@@ -240,13 +247,10 @@ impl<T> Drop for LockedSlice<T> {
     }
 }
 
-/// One value in locked, non-dumpable pages of its own (a key-encryption
-/// key, a single key schedule). The key store's key-encryption key will
-/// live in one; only tests use it now.
-#[cfg_attr(not(test), allow(dead_code))]
+/// One value in locked, non-dumpable pages of its own: a key store's
+/// key-encryption key (`seal::Kek`).
 pub(crate) struct LockedBox<T>(LockedSlice<T>);
 
-#[cfg_attr(not(test), allow(dead_code))]
 impl<T> LockedBox<T> {
     /// The value made by `make`, moved straight into locked pages.
     ///
@@ -262,6 +266,7 @@ impl<T> LockedBox<T> {
     }
 
     /// Whether the pages are locked in RAM.
+    #[cfg(test)]
     pub(crate) fn is_locked(&self) -> bool {
         self.0.is_locked()
     }
@@ -272,6 +277,12 @@ impl<T> Deref for LockedBox<T> {
 
     fn deref(&self) -> &T {
         &self.0[0]
+    }
+}
+
+impl<T> DerefMut for LockedBox<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0[0]
     }
 }
 

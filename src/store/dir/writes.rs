@@ -44,6 +44,8 @@ impl DirBackend {
 
     /// Adds the staged version `version`.
     pub(super) fn stage(&self, id: &str, base: &KeyView, version: u32, bytes: &[u8]) -> Result<()> {
+        // Refused now rather than when it is promoted into the key file.
+        self.codec.check_storable(id, bytes)?;
         let history = self.own_history(id, base)?;
         // The current version is recorded first, so that the staged record
         // belongs to this key's history from the start.
@@ -116,6 +118,10 @@ impl DirBackend {
     /// then the key file, the commit point. Until then the records belong
     /// to no key file and are ignored; a failure removes them.
     pub(super) fn import(&self, id: &str, versions: &[(u32, &[u8])], current: u32) -> Result<()> {
+        // The current key and the staged ones may become the key file.
+        for &(_, bytes) in versions.iter().filter(|&&(v, _)| v >= current) {
+            self.codec.check_storable(id, bytes)?;
+        }
         self.remove_history(id)?;
         let written = self.history(id, true)?.ok_or_else(|| {
             Error::new(
