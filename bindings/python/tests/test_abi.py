@@ -29,7 +29,7 @@ ABI_FILE = next((p for p in ABI_CANDIDATES if p.is_file()), None)
 
 # C types of the .abi file -> what the ABI cares about.
 C_KINDS = {"void": "void", "bool": "bool", "size_t": "size_t", "uint32_t": "u32",
-           "codomyrmex_hash_alg": "u32", "codomyrmex_status": "int"}
+           "codomyrmex_hash_alg": "u32", "codomyrmex_status": "int", "int32_t": "int"}
 
 
 def c_kind(c_type: str) -> str:
