@@ -24,6 +24,7 @@ const KINDS = {
   uint32_t: 'u32',
   codomyrmex_hash_alg: 'u32',
   codomyrmex_status: 'int',
+  int32_t: 'int',
 };
 
 function kind(cType) {
