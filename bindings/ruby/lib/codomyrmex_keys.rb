@@ -44,7 +44,10 @@ end
 require_relative 'codomyrmex_keys/native'
 require_relative 'codomyrmex_keys/errors'
 require_relative 'codomyrmex_keys/support'
+require_relative 'codomyrmex_keys/handle'
 require_relative 'codomyrmex_keys/hmac'
+require_relative 'codomyrmex_keys/open_options'
+require_relative 'codomyrmex_keys/keyring'
 require_relative 'codomyrmex_keys/key_manager'
 
 module CodomyrmexKeys

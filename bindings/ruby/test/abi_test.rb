@@ -17,12 +17,12 @@ class AbiTest < Minitest::Test
   # C types -> what the ABI cares about.
   C_KINDS = {
     'void' => :void, 'bool' => :bool, 'size_t' => :size_t, 'uint32_t' => :u32,
-    'codomyrmex_hash_alg' => :u32, 'codomyrmex_status' => :int
+    'codomyrmex_hash_alg' => :u32, 'codomyrmex_status' => :int, 'int32_t' => :i32
   }.freeze
   # FFI types -> the same.
   FFI_KINDS = {
     void: :void, bool: :bool, size_t: :size_t, uint32: :u32, hash_alg: :u32,
-    status: :int, int: :int, pointer: :ptr, string: :ptr
+    status: :int, int: :int, int32: :i32, pointer: :ptr, string: :ptr
   }.freeze
 
   def c_kind(type)
