@@ -37,6 +37,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -164,8 +166,8 @@ func SecureZero(b []byte) {
 // Plumbing shared by every file.
 
 // call runs f, which makes one C call, and turns a failing status into an
-// *Error with the library's message. The goroutine stays on one OS thread
-// for both, because the library keeps the last error message per thread.
+// *Error with the library's message and errno. The goroutine stays on one
+// OS thread for all three, because the library keeps them per thread.
 func call(op string, f func() C.codomyrmex_status) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -173,7 +175,8 @@ func call(op string, f func() C.codomyrmex_status) error {
 	if st == C.CODOMYRMEX_OK {
 		return nil
 	}
-	return &Error{Op: op, Status: Status(st), Message: lastErrorMessage()}
+	return &Error{Op: op, Status: Status(st), Message: lastErrorMessage(),
+		Errno: syscall.Errno(C.codomyrmex_last_os_error())}
 }
 
 // lastErrorMessage reads this OS thread's last error message; the caller
@@ -229,6 +232,17 @@ func cKeyID(op, id string) (*C.char, error) {
 		return nil, localError(op, StatusInvalidKeyID, "key id contains a NUL byte")
 	}
 	return C.CString(id), nil
+}
+
+// milliseconds converts d for a uint32_t count of milliseconds, rounding
+// up so that a positive duration never becomes 0; what names it in the
+// error for a negative or too long one.
+func milliseconds(op, what string, d time.Duration) (C.uint32_t, error) {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if d < 0 || ms > 1<<32-1 {
+		return 0, localError(op, StatusInvalidArgument, what+" "+d.String()+" is out of range (0 to 2^32-1 ms)")
+	}
+	return C.uint32_t(ms), nil
 }
 
 // checkLen refuses an output length that cannot be allocated; the
