@@ -38,9 +38,9 @@ class Keyring(Resource):
         """Internal: use ``KeyManager.load``."""
         if _token is not _LOAD or not isinstance(handle, int) or handle == 0:
             raise TypeError("use KeyManager.load(key_id, alg) to load a keyring")
-        self._handle = Handle(handle, _free_keyring, "keyring")
         self._key_id = key_id
         self._alg = alg
+        self._handle = Handle(handle, _free_keyring, "keyring")
 
     def _unclosed_message(self) -> str:
         return f"unclosed Keyring for {self._key_id!r}: call close() or use `with km.load(...)`"
