@@ -400,15 +400,16 @@ function hkdfExpand(alg, prk, info, length) {
 // ---------------------------------------------------------------------------
 // Key manager
 
-// Each open option: its C setter, applied to a value converted first. A new
+// Each open option: its C setter `(opts, arg)` and the conversion of its
+// JavaScript value into `arg` (given the option's name for errors). A new
 // option is one line here and one field of OpenOptions in index.d.ts.
 const OPEN_OPTIONS = {
-  readOnly: (v) => (opts) => c.open_options_set_read_only(opts, boolIn(v, 'readOnly')),
-  trustedUid: (v) => (opts) => c.open_options_set_trusted_uid(opts, u32In(v, 'trustedUid')),
-  lockTimeoutMs: (v) => (opts) => c.open_options_set_lock_timeout_ms(opts, u32In(v, 'lockTimeoutMs')),
-  kekFile: (v) => (opts) => c.open_options_set_kek_file(opts, pathIn(v, 'kekFile')),
-  kekCredential: (v) => (opts) => c.open_options_set_kek_credential(opts, nameIn(v, 'kekCredential')),
-  requireSealed: (v) => (opts) => c.open_options_set_require_sealed(opts, boolIn(v, 'requireSealed')),
+  readOnly: [c.open_options_set_read_only, boolIn],
+  trustedUid: [c.open_options_set_trusted_uid, u32In],
+  lockTimeoutMs: [c.open_options_set_lock_timeout_ms, u32In],
+  kekFile: [c.open_options_set_kek_file, pathIn],
+  kekCredential: [c.open_options_set_kek_credential, nameIn],
+  requireSealed: [c.open_options_set_require_sealed, boolIn],
 };
 
 /**
@@ -419,17 +420,18 @@ const OPEN_OPTIONS = {
 function withOpenOptions(options, fn) {
   if (options === undefined || options === null) return fn(null);
   if (typeof options !== 'object') throw new TypeError('options must be an object');
-  const setters = [];
+  const settings = []; // every value converted before any native object exists
   for (const [name, value] of Object.entries(options)) {
     if (!Object.hasOwn(OPEN_OPTIONS, name)) {
       throw new TypeError(`unknown open option '${name}' (known: ${Object.keys(OPEN_OPTIONS).join(', ')})`);
     }
-    if (value !== undefined) setters.push(OPEN_OPTIONS[name](value));
+    const [set, convert] = OPEN_OPTIONS[name];
+    if (value !== undefined) settings.push([set, convert(value, name)]);
   }
   const out = [null];
   check(c.open_options_new(out));
   try {
-    for (const set of setters) check(set(out[0]));
+    for (const [set, arg] of settings) check(set(out[0], arg));
     return fn(out[0]);
   } finally {
     c.open_options_free(out[0]);

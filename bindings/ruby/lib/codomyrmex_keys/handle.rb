@@ -2,8 +2,8 @@
 
 module CodomyrmexKeys
   # The native handle of an object that must be closed (a KeyManager, a
-  # Keyring): lent to one call at a time by #use, freed exactly once by
-  # #close after the calls in progress in other threads. One never closed
+  # Keyring): lent to calls by #use, from many threads at once, and freed
+  # exactly once by #close after the calls in progress. One never closed
   # is freed by the garbage collector, with a warning through Kernel#warn
   # (silenced by `ruby -W0`), since a process that relies on the collector
   # runs out of descriptors and locked memory long before it collects. Not
