@@ -179,7 +179,7 @@ func TestLicenseIsTheRepositorysLicense(t *testing.T) {
 	}
 }
 
-func TestAnotherMajorVersionIsRefused(t *testing.T) {
+func TestAnotherMajorOrAnOlderMinorVersionIsRefused(t *testing.T) {
 	if err := checkLibraryVersion(strconv.Itoa(HeaderVersionMajor) + ".7.3"); err != nil {
 		t.Errorf("same major refused: %v", err)
 	}
@@ -187,8 +187,14 @@ func TestAnotherMajorVersionIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is version 2.0.0, but this package needs version 1.x") {
 		t.Errorf("2.0.0: %v", err)
 	}
-	if checkLibraryVersion("") == nil || checkLibraryVersion("10.0.0") == nil {
+	if checkLibraryVersion("") == nil || checkLibraryVersion("10.0.0") == nil || checkLibraryVersion("1") == nil {
 		t.Error("a malformed or other version was accepted")
+	}
+	older := strconv.Itoa(HeaderVersionMajor) + "." + strconv.Itoa(HeaderVersionMinor-1) + ".3"
+	err = checkLibraryVersion(older)
+	want := "is version " + older + ", but this package needs version 1." + strconv.Itoa(HeaderVersionMinor) + " or later"
+	if HeaderVersionMinor > 0 && (err == nil || !strings.Contains(err.Error(), want)) {
+		t.Errorf("%s: %v", older, err)
 	}
 }
 

@@ -20,8 +20,9 @@
 // `cargo cinstall` install), and links it as a shared library; build with
 // -tags static to link libcodomyrmex_keys.a instead. It compiles against
 // its own copy of the header (include/), the one its code is written for;
-// at run time it refuses a library of another major version (init panics
-// with a message that says which).
+// at run time it refuses a library of another major version, or of an
+// older minor version than its header (init panics with a message that
+// says which).
 //
 // Linux only.
 package keys
@@ -126,13 +127,23 @@ func init() {
 }
 
 // checkLibraryVersion refuses a library whose major version is not the
-// header's: its functions may not be the ones this package calls.
+// header's, or whose minor version is older than the header's: its
+// functions may not be the ones this package calls.
 func checkLibraryVersion(v string) error {
-	major := strings.SplitN(v, ".", 2)[0]
-	if major != strconv.Itoa(HeaderVersionMajor) {
+	major := strconv.Itoa(HeaderVersionMajor)
+	refuse := func(needs string) error {
 		return &Error{Op: "version", Status: StatusInternal, Message: "the loaded libcodomyrmex_keys is version " +
-			v + ", but this package needs version " + strconv.Itoa(HeaderVersionMajor) +
-			".x: install libcodomyrmex-keys" + strconv.Itoa(HeaderVersionMajor)}
+			v + ", but this package needs version " + needs + ": install libcodomyrmex-keys" + major}
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if parts[0] != major {
+		return refuse(major + ".x")
+	}
+	if len(parts) < 2 {
+		return refuse(major + "." + strconv.Itoa(HeaderVersionMinor) + " or later")
+	}
+	if minor, err := strconv.Atoi(parts[1]); err != nil || minor < HeaderVersionMinor {
+		return refuse(major + "." + strconv.Itoa(HeaderVersionMinor) + " or later")
 	}
 	return nil
 }

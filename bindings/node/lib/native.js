@@ -11,7 +11,9 @@
 //   3. libcodomyrmex_keys.so.1 from the system's library search path (the
 //      Debian package libcodomyrmex-keys1, ldconfig, LD_LIBRARY_PATH).
 // Never a path relative to the current directory or project. The library
-// must be of the major version this package is written for (ABI_MAJOR).
+// must be of the major version this package is written for (ABI_MAJOR), at
+// least the minor version that added the last function it declares
+// (ABI_MINOR).
 
 const path = require('node:path');
 const koffi = require('koffi');
@@ -19,6 +21,8 @@ const koffi = require('koffi');
 const LIB_DIR_ENV = 'CODOMYRMEX_KEYS_LIB_DIR';
 /** The major version of the C library this package is written for. */
 const ABI_MAJOR = 1;
+/** The oldest minor version of that major version with every function this package declares. */
+const ABI_MINOR = 1;
 const SONAME = `libcodomyrmex_keys.so.${ABI_MAJOR}`;
 const PLATFORM_PACKAGE = `@codomyrmex-keys/${process.platform}-${process.arch}`;
 
@@ -42,13 +46,15 @@ function candidates() {
   return list;
 }
 
-/** Opens `file` and checks that it is codomyrmex_keys of major version ABI_MAJOR. */
+/** Opens `file` and checks that it is codomyrmex_keys of version ABI_MAJOR.ABI_MINOR or a later minor. */
 function open(file) {
   const lib = koffi.load(file);
   const found = lib.func('const char *codomyrmex_version(void)')();
-  if (String(found).split('.')[0] !== String(ABI_MAJOR)) {
+  const [major, minor] = String(found).split('.');
+  if (major !== String(ABI_MAJOR) || !/^\d+$/.test(minor ?? '') || Number(minor) < ABI_MINOR) {
+    const needs = major !== String(ABI_MAJOR) ? `${ABI_MAJOR}.x` : `${ABI_MAJOR}.${ABI_MINOR} or later`;
     const err = new Error(
-      `codomyrmex_keys: ${file} is version ${found} of the library, but this package needs version ${ABI_MAJOR}.x: ` +
+      `codomyrmex_keys: ${file} is version ${found} of the library, but this package needs version ${needs}: ` +
         `install the package for your platform (${PLATFORM_PACKAGE}) or libcodomyrmex-keys${ABI_MAJOR}`,
     );
     err.code = 'CODOMYRMEX_KEYS_VERSION';
@@ -169,4 +175,4 @@ for (const proto of PROTOTYPES) {
   c[name.slice('codomyrmex_'.length)] = fn;
 }
 
-module.exports = { c, libraryPath, PROTOTYPES, ABI_MAJOR };
+module.exports = { c, libraryPath, PROTOTYPES, ABI_MAJOR, ABI_MINOR };

@@ -11,8 +11,10 @@ Where the library comes from, first match wins:
    Debian package ``libcodomyrmex-keys1``, ``ldconfig``, ``LD_LIBRARY_PATH``).
 
 Never a path relative to the current directory. The library must be of the
-major version this package was written for (``ABI_MAJOR``): another one is
-refused with an ImportError that says which file and version were found.
+major version this package was written for (``ABI_MAJOR``), at least the
+minor version that added the last function it declares (``ABI_MINOR``):
+another one is refused with an ImportError that says which file and
+version were found.
 """
 
 from __future__ import annotations
@@ -34,17 +36,20 @@ __all__ = [
     "secure_zero_raw",
     "LIB_DIR_ENV",
     "ABI_MAJOR",
+    "ABI_MINOR",
 ]
 
 LIB_DIR_ENV: Final = "CODOMYRMEX_KEYS_LIB_DIR"
 #: The major version of the C library this package is written for.
 ABI_MAJOR: Final = 1
+#: The oldest minor version of that major version with every function this package declares.
+ABI_MINOR: Final = 1
 _SONAME: Final = f"libcodomyrmex_keys.so.{ABI_MAJOR}"
 _BUNDLED: Final = Path(__file__).resolve().parent / "_lib" / _SONAME
 
 
 def _open(path: str) -> ctypes.CDLL:
-    """Opens the library at ``path`` and checks its major version."""
+    """Opens the library at ``path`` and checks its version."""
     cdll = ctypes.CDLL(path)
     try:
         version_fn = cdll.codomyrmex_version
@@ -53,11 +58,13 @@ def _open(path: str) -> ctypes.CDLL:
     version_fn.restype = c_char_p
     version_fn.argtypes = []
     found = (version_fn() or b"").decode("ascii", "replace")
-    major = found.split(".", 1)[0]
-    if major != str(ABI_MAJOR):
+    major, _, rest = found.partition(".")
+    minor = rest.split(".", 1)[0]
+    if major != str(ABI_MAJOR) or not minor.isdigit() or int(minor) < ABI_MINOR:
+        needs = f"{ABI_MAJOR}.x" if major != str(ABI_MAJOR) else f"{ABI_MAJOR}.{ABI_MINOR} or later"
         raise ImportError(
             f"codomyrmex_keys: {path} is version {found or '(unknown)'} of the library, but this package "
-            f"needs version {ABI_MAJOR}.x: install libcodomyrmex-keys{ABI_MAJOR} or a wheel that bundles it"
+            f"needs version {needs}: install libcodomyrmex-keys{ABI_MAJOR} or a wheel that bundles it"
         )
     return cdll
 

@@ -25,7 +25,7 @@
 # them).
 module CodomyrmexKeys
   # The version of these bindings, which follow the library's major version.
-  BINDING_VERSION = '1.0.0'
+  BINDING_VERSION = '1.1.0'
 
   SHA256 = 1
   SHA384 = 2

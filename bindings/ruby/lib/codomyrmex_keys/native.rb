@@ -12,6 +12,9 @@ module CodomyrmexKeys
 
     # The major version of the C library these bindings are written for.
     ABI_MAJOR = 1
+    # The oldest minor version of that major version with every function in
+    # FUNCTIONS.
+    ABI_MINOR = 1
     SONAME = "libcodomyrmex_keys.so.#{ABI_MAJOR}"
     # A platform gem carries the library here.
     BUNDLED = File.expand_path(File.join('native', SONAME), __dir__)
@@ -29,8 +32,9 @@ module CodomyrmexKeys
       File.file?(BUNDLED) ? [BUNDLED, SONAME] : [SONAME]
     end
 
-    # The first candidate that opens and reports version ABI_MAJOR.x; a
-    # library of another major version is refused with LoadError.
+    # The first candidate that opens and reports version ABI_MAJOR.ABI_MINOR
+    # or a later minor; a library of another major version, or of an older
+    # minor version, is refused with LoadError.
     def self.find_library
       failures = []
       library_candidates.each do |candidate|
@@ -44,9 +48,11 @@ module CodomyrmexKeys
         raise LoadError, "codomyrmex_keys: #{candidate} has no codomyrmex_version" unless symbol
 
         found = FFI::Function.new(:string, [], symbol).call.to_s
-        unless found.split('.').first == ABI_MAJOR.to_s
+        major, minor = found.split('.')
+        unless major == ABI_MAJOR.to_s && minor.to_s.match?(/\A\d+\z/) && minor.to_i >= ABI_MINOR
+          needs = major == ABI_MAJOR.to_s ? "#{ABI_MAJOR}.#{ABI_MINOR} or later" : "#{ABI_MAJOR}.x"
           raise LoadError, "codomyrmex_keys: #{candidate} is version #{found} of the library, but this gem " \
-                           "needs version #{ABI_MAJOR}.x: install libcodomyrmex-keys#{ABI_MAJOR} or the " \
+                           "needs version #{needs}: install libcodomyrmex-keys#{ABI_MAJOR} or the " \
                            'platform gem that bundles it'
         end
         return candidate
