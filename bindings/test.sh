@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the tests of every binding (Go, Ruby, Node, Python), then the
 # cross-language check: each language stores a key and MACs a message in one
-# shared key directory, and every language verifies what all of them wrote.
+# shared key directory (with the key manager, and a tagged MAC with a
+# keyring), and every language verifies what all of them wrote (with the key
+# manager, the one-shot HMAC and a keyring).
 #
 #   bindings/test.sh             all four languages
 #   bindings/test.sh go python   only these

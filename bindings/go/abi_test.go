@@ -179,7 +179,7 @@ func TestLicenseIsTheRepositorysLicense(t *testing.T) {
 	}
 }
 
-func TestAnotherMajorVersionIsRefused(t *testing.T) {
+func TestAnotherMajorOrAnOlderMinorVersionIsRefused(t *testing.T) {
 	if err := checkLibraryVersion(strconv.Itoa(HeaderVersionMajor) + ".7.3"); err != nil {
 		t.Errorf("same major refused: %v", err)
 	}
@@ -187,41 +187,52 @@ func TestAnotherMajorVersionIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is version 2.0.0, but this package needs version 1.x") {
 		t.Errorf("2.0.0: %v", err)
 	}
-	if checkLibraryVersion("") == nil || checkLibraryVersion("10.0.0") == nil {
+	if checkLibraryVersion("") == nil || checkLibraryVersion("10.0.0") == nil || checkLibraryVersion("1") == nil {
 		t.Error("a malformed or other version was accepted")
+	}
+	older := strconv.Itoa(HeaderVersionMajor) + "." + strconv.Itoa(HeaderVersionMinor-1) + ".3"
+	err = checkLibraryVersion(older)
+	want := "is version " + older + ", but this package needs version 1." + strconv.Itoa(HeaderVersionMinor) + " or later"
+	if HeaderVersionMinor > 0 && (err == nil || !strings.Contains(err.Error(), want)) {
+		t.Errorf("%s: %v", older, err)
 	}
 }
 
 // unclosedReports records, for the whole test binary, the directories
-// UnclosedHandler was called with: tests that drop managers on purpose
-// (TestFinalizers) would otherwise fill the output with warnings.
+// UnclosedHandler and the key ids UnclosedKeyringHandler were called with:
+// tests that drop managers on purpose (TestFinalizers) would otherwise fill
+// the output with warnings.
 var unclosedReports = struct {
 	sync.Mutex
-	dirs map[string]int
-}{dirs: map[string]int{}}
+	names map[string]int
+}{names: map[string]int{}}
+
+func reportUnclosed(name string) {
+	unclosedReports.Lock()
+	unclosedReports.names[name]++
+	unclosedReports.Unlock()
+}
 
 func TestMain(m *testing.M) {
-	UnclosedHandler = func(dir string) {
-		unclosedReports.Lock()
-		unclosedReports.dirs[dir]++
-		unclosedReports.Unlock()
-	}
+	UnclosedHandler = reportUnclosed
+	UnclosedKeyringHandler = func(id string) { reportUnclosed("keyring " + id) }
 	os.Exit(m.Run())
 }
 
-func unclosedCount(dir string) int {
+func unclosedCount(name string) int {
 	unclosedReports.Lock()
 	defer unclosedReports.Unlock()
-	return unclosedReports.dirs[dir]
+	return unclosedReports.names[name]
 }
 
-// waitForReports collects garbage until dir has been reported want times.
-func waitForReports(t *testing.T, dir string, want int) {
+// waitForReports collects garbage until name (a directory, or "keyring
+// <id>") has been reported want times.
+func waitForReports(t *testing.T, name string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for unclosedCount(dir) < want {
+	for unclosedCount(name) < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d unclosed-manager reports for %s, want %d", unclosedCount(dir), dir, want)
+			t.Fatalf("%d unclosed reports for %s, want %d", unclosedCount(name), name, want)
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
@@ -250,10 +261,34 @@ func TestUnclosedKeyManagerWarns(t *testing.T) {
 	}
 }
 
+func TestUnclosedKeyringWarns(t *testing.T) {
+	km, _ := openTemp(t)
+	must(t, km.Store("leaky", []byte("key")))
+	func() {
+		ring, err := km.Load("leaky", SHA256, 0)
+		must(t, err)
+		_, _ = ring.Hmac([]byte("m")) // dropped without Close
+		closed, err := km.Load("leaky", SHA256, 0)
+		must(t, err)
+		closed.Close()
+	}()
+	waitForReports(t, "keyring leaky", 1)
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond)
+	if n := unclosedCount("keyring leaky"); n != 1 {
+		t.Errorf("%d reports: the closed Keyring was reported too", n)
+	}
+}
+
 func TestDefaultUnclosedHandlerWarnsOnStderr(t *testing.T) {
 	if os.Getenv("CODOMYRMEX_KEYS_GO_CHILD") == "1" {
 		UnclosedHandler = defaultUnclosedHandler
-		func() { _, _ = Open(os.Getenv("CODOMYRMEX_KEYS_GO_DIR")) }()
+		UnclosedKeyringHandler = defaultUnclosedKeyringHandler
+		func() {
+			km, _ := Open(os.Getenv("CODOMYRMEX_KEYS_GO_DIR"))
+			_ = km.Store("leaky", []byte("key"))
+			_, _ = km.Load("leaky", SHA256, 0)
+		}()
 		for i := 0; i < 100; i++ {
 			runtime.GC()
 			time.Sleep(10 * time.Millisecond)
@@ -267,8 +302,12 @@ func TestDefaultUnclosedHandlerWarnsOnStderr(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	want := "codomyrmex_keys: a KeyManager for " + strconv.Quote(dir) + " was garbage-collected without Close"
-	if !strings.Contains(string(out), want) {
-		t.Errorf("no warning on stderr:\n%s", out)
+	for _, want := range []string{
+		"codomyrmex_keys: a KeyManager for " + strconv.Quote(dir) + " was garbage-collected without Close",
+		`codomyrmex_keys: a Keyring for key "leaky" was garbage-collected without Close`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no warning %q on stderr:\n%s", want, out)
+		}
 	}
 }

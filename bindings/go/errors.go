@@ -5,6 +5,8 @@ package keys
 */
 import "C"
 
+import "syscall"
+
 // Status is a codomyrmex_status value. The numbers are fixed by the C
 // contract.
 type Status uint32
@@ -33,14 +35,22 @@ func (s Status) String() string {
 }
 
 // Error is a failure of the library: the status it returned, the name of
-// the C function without its "codomyrmex_" prefix, and the calling
-// thread's last error message (which never contains key material).
+// the C function without its "codomyrmex_" prefix, the calling thread's
+// last error message (which never contains key material), and the
+// operating system's error number behind the failure, if there was one.
 //
-// errors.Is(err, ErrNotFound) and the like match on Status.
+// errors.Is(err, ErrNotFound) and the like match on Status. An Error with
+// an Errno wraps it, as an *fs.PathError does: errors.Is(err,
+// fs.ErrPermission), errors.Is(err, fs.ErrNotExist), errors.Is(err,
+// syscall.ENOTDIR) and errors.As(err, &errno) see it.
 type Error struct {
 	Op      string
 	Status  Status
 	Message string
+	// Errno is what codomyrmex_last_os_error reported (EACCES for a
+	// directory that cannot be created, ETIMEDOUT for a lock timeout), 0
+	// when the library decided on its own (a missing key, a bad argument).
+	Errno syscall.Errno
 }
 
 func (e *Error) Error() string {
@@ -52,6 +62,14 @@ func (e *Error) Error() string {
 		return s + e.Message + " (" + e.Status.String() + ")"
 	}
 	return s + e.Status.String()
+}
+
+// Unwrap returns Errno, or nil when it is 0.
+func (e *Error) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
 }
 
 // Is reports whether target is an *Error with the same status and no

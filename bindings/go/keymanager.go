@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -21,8 +21,9 @@ import (
 // with the exact size the library reports.
 const keyGuess = 64
 
-// KeyManager is an open key directory: one file <dir>/<key_id>.key per
-// key, with older versions kept beside it until pruned.
+// KeyManager is an open key source: a private key directory, one file
+// <dir>/<key_id>.key per key with older versions kept beside it until
+// pruned, or a mounted one (see OpenWith).
 //
 // A KeyManager may be used by many goroutines at once. It holds a directory
 // descriptor until Close (write `defer km.Close()` after Open); one that is
@@ -30,8 +31,7 @@ const keyGuess = 64
 // UnclosedHandler. Key ids are 1 to MaxKeyIDLen bytes from [A-Za-z0-9._-],
 // not starting with '.'.
 type KeyManager struct {
-	mu       sync.RWMutex // held for reading by every call, for writing by Close
-	km       *C.codomyrmex_key_manager
+	h        handle[C.codomyrmex_key_manager]
 	openedAs string // for the unclosed warning
 }
 
@@ -66,21 +66,50 @@ func finalizeKeyManager(m *KeyManager) {
 // for keys that must survive a reboot.
 func Open(dir string) (*KeyManager, error) {
 	const op = "key_manager_open"
-	var cdir *C.char
-	if dir != "" {
-		if strings.IndexByte(dir, 0) >= 0 {
-			return nil, localError(op, StatusInvalidArgument, "key directory path contains a NUL byte")
+	return open(op, "key directory", dir, func(cdir *C.char, km **C.codomyrmex_key_manager) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_open(cdir, km)
+		})
+	})
+}
+
+// OpenWith opens the key source location with opts.
+//
+// location is "" for the default key directory (as Open), a path for a
+// private key directory, or "mounted:<dir>" for a read-only directory an
+// orchestrator fills (a Kubernetes Secret volume, Docker secrets, systemd
+// credentials, Vault Agent output): links followed only inside it, files
+// trusted only if nobody but root, this user or TrustedUID can write them,
+// older versions as <id>.key.v<N>, updates seen by the next call. Any
+// other "scheme:" prefix is ErrInvalidArgument (write "./a:b" for a
+// directory named a:b).
+func OpenWith(location string, opts ...Option) (*KeyManager, error) {
+	const op = "key_manager_open_with"
+	return open(op, "location", location, func(cloc *C.char, km **C.codomyrmex_key_manager) error {
+		return withOptions(opts, func(copts *C.codomyrmex_open_options) error {
+			return call(op, func() C.codomyrmex_status {
+				return C.codomyrmex_key_manager_open_with(cloc, copts, km)
+			})
+		})
+	})
+}
+
+// open converts where ("" for NULL; what names it in errors), runs the C
+// open call f and wraps the handle it made.
+func open(op, what, where string, f func(cwhere *C.char, km **C.codomyrmex_key_manager) error) (*KeyManager, error) {
+	var cwhere *C.char
+	if where != "" {
+		if strings.IndexByte(where, 0) >= 0 {
+			return nil, localError(op, StatusInvalidArgument, what+" contains a NUL byte")
 		}
-		cdir = C.CString(dir)
-		defer C.free(unsafe.Pointer(cdir))
+		cwhere = C.CString(where)
+		defer C.free(unsafe.Pointer(cwhere))
 	}
 	var km *C.codomyrmex_key_manager
-	if err := call(op, func() C.codomyrmex_status {
-		return C.codomyrmex_key_manager_open(cdir, &km)
-	}); err != nil {
+	if err := f(cwhere, &km); err != nil {
 		return nil, err
 	}
-	m := &KeyManager{km: km, openedAs: dir}
+	m := &KeyManager{h: handle[C.codomyrmex_key_manager]{ptr: km, what: "key manager"}, openedAs: where}
 	runtime.SetFinalizer(m, finalizeKeyManager)
 	return m, nil
 }
@@ -89,31 +118,18 @@ func Open(dir string) (*KeyManager, error) {
 // goroutines. It is idempotent; any later call fails with an error
 // matching ErrNullPointer.
 func (m *KeyManager) Close() error {
-	if m == nil {
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.km != nil {
-		C.codomyrmex_key_manager_free(m.km)
-		m.km = nil
+	if m != nil && m.h.close(func(km *C.codomyrmex_key_manager) { C.codomyrmex_key_manager_free(km) }) {
 		runtime.SetFinalizer(m, nil)
 	}
 	return nil
 }
 
-// use runs f with the live handle, holding the read lock so that Close
-// cannot free it meanwhile.
+// use runs f with the live handle; Close waits until it returns.
 func (m *KeyManager) use(op string, f func(km *C.codomyrmex_key_manager) error) error {
 	if m == nil {
 		return localError(op, StatusNullPointer, "key manager is nil")
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.km == nil {
-		return localError(op, StatusNullPointer, "key manager is closed")
-	}
-	return f(m.km)
+	return m.h.use(op, f)
 }
 
 // withID is use plus the key id as a C string.
@@ -458,4 +474,89 @@ func (m *KeyManager) HmacVerifyTagged(id string, alg Alg, data, tag []byte) erro
 				bytePtr(data), C.size_t(len(data)), bytePtr(tag), C.size_t(len(tag)))
 		})
 	})
+}
+
+// ---------------------------------------------------------------------------
+// Staged rotation: a new version every host accepts for verification before
+// any host signs with it.
+
+// Stage adds key (1 to MaxKeyLen bytes) as a staged version of the
+// existing key id and returns its number. A staged version is listed by
+// ListVersions, readable with GetVersion and accepted by HmacVerifyTagged,
+// but not used to make MACs (Hmac, HmacTagged, Get, Derive) until Promote.
+// ErrNotFound if id does not exist.
+func (m *KeyManager) Stage(id string, key []byte) (uint32, error) {
+	const op = "key_manager_stage"
+	var v C.uint32_t
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_stage(km, cid, bytePtr(key), C.size_t(len(key)), &v)
+		})
+	})
+	return uint32(v), err
+}
+
+// StageGenerate is Stage with a random key of n bytes (1 to MaxKeyLen);
+// the key never leaves the library.
+func (m *KeyManager) StageGenerate(id string, n int) (uint32, error) {
+	const op = "key_manager_stage_generate"
+	if n < 0 {
+		return 0, localError(op, StatusInvalidArgument, "key length is negative")
+	}
+	var v C.uint32_t
+	err := m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_stage_generate(km, cid, C.size_t(n), &v)
+		})
+	})
+	return uint32(v), err
+}
+
+// Promote makes the staged version of id current; the version it replaces
+// is kept, as after a rotation. ErrNotFound unless version is staged.
+func (m *KeyManager) Promote(id string, version uint32) error {
+	const op = "key_manager_promote"
+	return m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_promote(km, cid, C.uint32_t(version))
+		})
+	})
+}
+
+// SealAll seals every plain key file and version record under the KEK the
+// manager was opened with (KEKFile or KEKCredential), each atomically, and
+// returns how many files it rewrote (0 when everything was sealed
+// already). ErrInvalidArgument without a KEK or on a read-only source.
+func (m *KeyManager) SealAll() (int, error) {
+	const op = "key_manager_seal_all"
+	var n C.size_t
+	err := m.use(op, func(km *C.codomyrmex_key_manager) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_seal_all(km, &n)
+		})
+	})
+	return int(n), err
+}
+
+// Load loads every version of id (current, older and staged) into a
+// Keyring for MACs with alg. With refresh > 0 a call on the keyring checks
+// at most that often, cheaply, whether the key changed in the store and
+// reloads it; with 0 only Keyring.Refresh does. The keyring keeps working
+// after m is closed; close it when done.
+func (m *KeyManager) Load(id string, alg Alg, refresh time.Duration) (*Keyring, error) {
+	const op = "key_manager_load"
+	ms, err := milliseconds(op, "refresh interval", refresh)
+	if err != nil {
+		return nil, err
+	}
+	var kr *C.codomyrmex_keyring
+	err = m.withID(op, id, func(km *C.codomyrmex_key_manager, cid *C.char) error {
+		return call(op, func() C.codomyrmex_status {
+			return C.codomyrmex_key_manager_load(km, cid, C.codomyrmex_hash_alg(alg), ms, &kr)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newKeyring(kr, id, alg), nil
 }

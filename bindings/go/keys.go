@@ -20,8 +20,9 @@
 // `cargo cinstall` install), and links it as a shared library; build with
 // -tags static to link libcodomyrmex_keys.a instead. It compiles against
 // its own copy of the header (include/), the one its code is written for;
-// at run time it refuses a library of another major version (init panics
-// with a message that says which).
+// at run time it refuses a library of another major version, or of an
+// older minor version than its header (init panics with a message that
+// says which).
 //
 // Linux only.
 package keys
@@ -37,6 +38,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -124,13 +127,23 @@ func init() {
 }
 
 // checkLibraryVersion refuses a library whose major version is not the
-// header's: its functions may not be the ones this package calls.
+// header's, or whose minor version is older than the header's: its
+// functions may not be the ones this package calls.
 func checkLibraryVersion(v string) error {
-	major := strings.SplitN(v, ".", 2)[0]
-	if major != strconv.Itoa(HeaderVersionMajor) {
+	major := strconv.Itoa(HeaderVersionMajor)
+	refuse := func(needs string) error {
 		return &Error{Op: "version", Status: StatusInternal, Message: "the loaded libcodomyrmex_keys is version " +
-			v + ", but this package needs version " + strconv.Itoa(HeaderVersionMajor) +
-			".x: install libcodomyrmex-keys" + strconv.Itoa(HeaderVersionMajor)}
+			v + ", but this package needs version " + needs + ": install libcodomyrmex-keys" + major}
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if parts[0] != major {
+		return refuse(major + ".x")
+	}
+	if len(parts) < 2 {
+		return refuse(major + "." + strconv.Itoa(HeaderVersionMinor) + " or later")
+	}
+	if minor, err := strconv.Atoi(parts[1]); err != nil || minor < HeaderVersionMinor {
+		return refuse(major + "." + strconv.Itoa(HeaderVersionMinor) + " or later")
 	}
 	return nil
 }
@@ -164,8 +177,8 @@ func SecureZero(b []byte) {
 // Plumbing shared by every file.
 
 // call runs f, which makes one C call, and turns a failing status into an
-// *Error with the library's message. The goroutine stays on one OS thread
-// for both, because the library keeps the last error message per thread.
+// *Error with the library's message and errno. The goroutine stays on one
+// OS thread for all three, because the library keeps them per thread.
 func call(op string, f func() C.codomyrmex_status) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -173,7 +186,8 @@ func call(op string, f func() C.codomyrmex_status) error {
 	if st == C.CODOMYRMEX_OK {
 		return nil
 	}
-	return &Error{Op: op, Status: Status(st), Message: lastErrorMessage()}
+	return &Error{Op: op, Status: Status(st), Message: lastErrorMessage(),
+		Errno: syscall.Errno(C.codomyrmex_last_os_error())}
 }
 
 // lastErrorMessage reads this OS thread's last error message; the caller
@@ -229,6 +243,17 @@ func cKeyID(op, id string) (*C.char, error) {
 		return nil, localError(op, StatusInvalidKeyID, "key id contains a NUL byte")
 	}
 	return C.CString(id), nil
+}
+
+// milliseconds converts d for a uint32_t count of milliseconds, rounding
+// up so that a positive duration never becomes 0; what names it in the
+// error for a negative or too long one.
+func milliseconds(op, what string, d time.Duration) (C.uint32_t, error) {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if d < 0 || ms > 1<<32-1 {
+		return 0, localError(op, StatusInvalidArgument, what+" "+d.String()+" is out of range (0 to 2^32-1 ms)")
+	}
+	return C.uint32_t(ms), nil
 }
 
 // checkLen refuses an output length that cannot be allocated; the

@@ -5,13 +5,15 @@
 //   cross.sh write DIR   stores key `cross-node` = UTF-8 "cross-language key from node"
 //                        (replacing any existing one), writes the lowercase hex of
 //                        HMAC-SHA256("cross-language message") made by the key manager
-//                        to DIR/cross-node.mac and of its tagged MAC to DIR/cross-node.tag,
-//                        each followed by "\n".
+//                        to DIR/cross-node.mac, of its tagged MAC to DIR/cross-node.tag and
+//                        of the tagged MAC made by a keyring of the key (SHA-256) to
+//                        DIR/cross-node.ktag, each followed by "\n".
 //   cross.sh verify DIR  for every DIR/cross-<lang>.mac: checks the MAC with the key
-//                        manager (hmacVerify), the .tag file with hmacVerifyTagged, and
-//                        the MAC with the one-shot hmacVerify under the key read back with
-//                        get; prints one line per language; exits nonzero on any failure
-//                        or when no .mac file is found.
+//                        manager (hmacVerify), the .tag and .ktag files with
+//                        hmacVerifyTagged, the MAC with the one-shot hmacVerify under the
+//                        key read back with get, and the MAC, .tag and .ktag with a
+//                        keyring of the key (SHA-256); prints one line per language;
+//                        exits nonzero on any failure or when no .mac file is found.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,9 +37,17 @@ function write(dir) {
     km.store(id, keyBytesOf(LANG));
     const mac = km.hmac(id, keys.HashAlg.SHA256, MESSAGE);
     const tag = km.hmacTagged(id, keys.HashAlg.SHA256, MESSAGE);
+    const ring = km.load(id, keys.HashAlg.SHA256);
+    let ringTag;
+    try {
+      ringTag = ring.hmacTagged(MESSAGE);
+    } finally {
+      ring.close();
+    }
     fs.writeFileSync(path.join(dir, `${id}.mac`), `${mac.toString('hex')}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, `${id}.tag`), `${tag.toString('hex')}\n`, { mode: 0o600 });
-    console.log(`wrote ${id}.mac and ${id}.tag (key version ${km.currentVersion(id)})`);
+    fs.writeFileSync(path.join(dir, `${id}.ktag`), `${ringTag.toString('hex')}\n`, { mode: 0o600 });
+    console.log(`wrote ${id}.mac, .tag and .ktag (key version ${km.currentVersion(id)})`);
   } finally {
     km.close();
   }
@@ -54,14 +64,15 @@ function verifyOne(km, dir, lang) {
       problems.push(`${what}: ${err.code ?? err.name} ${err.message}`);
     }
   };
-  let mac = null;
-  attempt('read .mac', () => {
-    mac = readHex(path.join(dir, `${id}.mac`));
-  });
-  let tag = null;
-  attempt('read .tag', () => {
-    tag = readHex(path.join(dir, `${id}.tag`));
-  });
+  const read = (suffix) => {
+    let bytes = null;
+    attempt(`read .${suffix}`, () => {
+      bytes = readHex(path.join(dir, `${id}.${suffix}`));
+    });
+    return bytes;
+  };
+  const mac = read('mac');
+  const tags = Object.entries({ '.tag': read('tag'), '.ktag': read('ktag') }).filter(([, t]) => t !== null);
   if (mac !== null) {
     attempt('key manager hmacVerify', () => km.hmacVerify(id, keys.HashAlg.SHA256, MESSAGE, mac));
     attempt('get + one-shot hmacVerify', () => {
@@ -74,9 +85,18 @@ function verifyOne(km, dir, lang) {
       }
     });
   }
-  if (tag !== null) {
-    attempt('hmacVerifyTagged', () => km.hmacVerifyTagged(id, keys.HashAlg.SHA256, MESSAGE, tag));
+  for (const [name, tag] of tags) {
+    attempt(`hmacVerifyTagged ${name}`, () => km.hmacVerifyTagged(id, keys.HashAlg.SHA256, MESSAGE, tag));
   }
+  attempt('keyring', () => {
+    const ring = km.load(id, keys.HashAlg.SHA256);
+    try {
+      if (mac !== null) ring.hmacVerify(MESSAGE, mac);
+      for (const [, tag] of tags) ring.hmacVerifyTagged(MESSAGE, tag);
+    } finally {
+      ring.close();
+    }
+  });
   return problems;
 }
 
@@ -97,7 +117,7 @@ function verify(dir) {
     for (const lang of langs) {
       const problems = verifyOne(km, dir, lang);
       if (problems.length === 0) {
-        console.log(`ok   ${lang}: hmacVerify, hmacVerifyTagged, get + one-shot hmacVerify (checked by ${LANG})`);
+        console.log(`ok   ${lang}: hmacVerify, hmacVerifyTagged, get + one-shot hmacVerify, keyring (checked by ${LANG})`);
       } else {
         failures += 1;
         console.log(`FAIL ${lang}: ${problems.join('; ')} (checked by ${LANG})`);

@@ -68,15 +68,26 @@ export declare const libraryPath: string;
 // ---------------------------------------------------------------------------
 // Errors
 
+/** The name Node gives a system error number, as `err.code` of its fs errors: 'EACCES', 'ENOENT'. */
+export type ErrnoCode = `E${string}`;
+
 /**
  * An error reported by codomyrmex_keys: `status` is the C status number,
- * `code` its name, `message` the library's one-line explanation (never key
- * material).
+ * `statusName` its name, `message` the library's one-line explanation
+ * (never key material).
+ *
+ * When the operating system was behind the failure, the error carries its
+ * errno as Node's own fs errors do: `errno` is negative (-13) and `code` is
+ * its name ('EACCES'). Otherwise `errno` is undefined and `code` equals
+ * `statusName`.
  */
 export declare class CodomyrmexError extends Error {
-  constructor(status: number, message?: string);
+  /** `osError`: the positive errno the library reported (codomyrmex_last_os_error), 0 for none. */
+  constructor(status: number, message?: string, osError?: number);
   readonly status: number;
-  readonly code: StatusCode;
+  readonly statusName: StatusCode;
+  readonly code: StatusCode | ErrnoCode;
+  readonly errno?: number;
 }
 export declare class NullPointerError extends CodomyrmexError {}
 export declare class InvalidArgumentError extends CodomyrmexError {}
@@ -100,6 +111,8 @@ export declare function version(): string;
 export declare function statusName(status: number): StatusCode;
 /** This thread's last error message from the library ('' if there was none). */
 export declare function lastErrorMessage(): string;
+/** The errno behind this thread's last failure, positive as in `os.constants.errno`; 0 if none. */
+export declare function lastOsError(): number;
 /** `length` bytes from the operating system's CSPRNG. */
 export declare function randomBytes(length: number): Buffer;
 /** Overwrites the bytes with zeros in a way the compiler cannot remove. null/undefined do nothing. */
@@ -169,14 +182,40 @@ export declare function hkdfExpand(
 export type PathLike = string | Uint8Array | URL;
 
 /**
- * An open key directory. Key ids are 1 to 128 characters from
- * [A-Za-z0-9._-], not starting with '.'. One KeyManager may be used from
- * many places at once; close it when done.
+ * Options of `KeyManager.openWith`; a field left out keeps the library's
+ * default.
+ */
+export interface OpenOptions {
+  /** Every write throws InvalidArgumentError and touches nothing; opening creates nothing. */
+  readOnly?: boolean;
+  /** A mounted source also trusts files this uid owns, besides root and this user. */
+  trustedUid?: number;
+  /** Writers wait at most this long for another writer's lock (default 30000; 0: forever), then IoError 'ETIMEDOUT'. */
+  lockTimeoutMs?: number;
+  /** Seal every file written under the key-encryption key in this file (32 bytes, private); read sealed files with it. */
+  kekFile?: PathLike;
+  /** As kekFile, from the systemd credential `$CREDENTIALS_DIRECTORY/<name>`. */
+  kekCredential?: string;
+  /** A key file that is not sealed is CorruptError. */
+  requireSealed?: boolean;
+}
+
+/**
+ * An open key source: a private key directory or a mounted one. Key ids
+ * are 1 to 128 characters from [A-Za-z0-9._-], not starting with '.'. One
+ * KeyManager may be used from many places at once; close it when done.
  */
 export declare class KeyManager implements Disposable {
   private constructor();
   /** Opens (creating it if absent) the key directory; without `dir`, `<tmp>/codomyrmex_keys`. */
   static open(dir?: PathLike | null): KeyManager;
+  /**
+   * Opens the key source `location`: null/undefined for the default
+   * directory, a path, or 'mounted:<dir>' (read-only; a Kubernetes Secret
+   * volume, Docker secrets, systemd credentials). Another 'scheme:' prefix
+   * throws InvalidArgumentError.
+   */
+  static openWith(location?: PathLike | null, options?: OpenOptions | null): KeyManager;
   /** Whether close() was called. */
   readonly closed: boolean;
   /** Releases the handle; later calls throw NullPointerError. Idempotent. */
@@ -238,4 +277,45 @@ export declare class KeyManager implements Disposable {
   hmacTagged(keyId: string, alg: Algorithm, data: BinaryLike): Buffer;
   /** Checks a tagged MAC with the version it names; VerifyFailedError on a mismatch, NotFoundError if no such key. */
   hmacVerifyTagged(keyId: string, alg: Algorithm, data: BinaryLike, tag: BinaryLike): void;
+
+  /** Adds `key` as a staged version (verified, not yet used to sign); returns its number. */
+  stage(keyId: string, key: BinaryLike): number;
+  /** Like stage with a random key of `length` bytes (default 32); returns its number. */
+  stageGenerate(keyId: string, length?: number): number;
+  /** Makes the staged `version` current; NotFoundError unless it is staged. */
+  promote(keyId: string, version: number): void;
+  /** Seals every plain file under the manager's KEK; returns how many files were rewritten. */
+  sealAll(): number;
+  /** Loads every version of the key into a Keyring for MACs with `alg`; refreshMs 0 (default): only refresh() reloads. */
+  load(keyId: string, alg: Algorithm, refreshMs?: number): Keyring;
+}
+
+/**
+ * Every version of one key in memory, for MACs that read no file: the same
+ * bytes as the key manager's hmac and hmacTagged. Usable after its
+ * KeyManager is closed; close it when done.
+ */
+export declare class Keyring implements Disposable {
+  private constructor();
+  /** The id of the key it holds. */
+  readonly keyId: string;
+  /** The algorithm of every MAC it makes and checks. */
+  readonly alg: HashAlgValue;
+  /** Whether close() was called. */
+  readonly closed: boolean;
+  /** Wipes the keys and releases the keyring; later calls throw NullPointerError. Idempotent. */
+  close(): void;
+  [Symbol.dispose](): void;
+  /** Reloads now if the key changed in the store; returns whether the keys served changed. */
+  refresh(): boolean;
+  /** The version MACs are made with now. */
+  currentVersion(): number;
+  /** HMAC of `data` with the current version. */
+  hmac(data: BinaryLike): Buffer;
+  /** Checks `mac` in constant time; throws VerifyFailedError on a mismatch. */
+  hmacVerify(data: BinaryLike, mac: BinaryLike): void;
+  /** A tagged MAC of `data` with the current version. */
+  hmacTagged(data: BinaryLike): Buffer;
+  /** Checks a tagged MAC with the version it names (any version held); VerifyFailedError otherwise. */
+  hmacVerifyTagged(data: BinaryLike, tag: BinaryLike): void;
 }

@@ -7,6 +7,7 @@
 const { fileURLToPath } = require('node:url');
 const { c, libraryPath } = require('./lib/native');
 const errors = require('./lib/errors');
+const { Handle, unclosedRegistry } = require('./lib/handle');
 
 const { Status, errorFor, InvalidArgumentError, InvalidKeyIdError, NullPointerError, UnsupportedAlgorithmError } =
   errors;
@@ -40,10 +41,15 @@ function lastErrorMessage() {
   return buf.toString('utf8', 0, Math.min(len, buf.length - 1));
 }
 
-/** Throws the error for a nonzero status, with the message of the call that just failed. */
+/** The errno behind this thread's last failure, a positive number as in os.constants.errno; 0 if none. */
+function lastOsError() {
+  return c.last_os_error();
+}
+
+/** Throws the error for a nonzero status, with the message and errno of the call that just failed. */
 function check(status) {
   if (status !== Status.OK) {
-    const err = errorFor(status, lastErrorMessage());
+    const err = errorFor(status, lastErrorMessage(), lastOsError());
     Error.captureStackTrace(err, check);
     throw err;
   }
@@ -106,18 +112,36 @@ function keyIdIn(keyId) {
   return Buffer.from(`${keyId}\0`, 'utf8');
 }
 
-/** A directory path as a NUL-terminated Buffer, or null for the library's default directory. */
-function pathIn(dir) {
+/**
+ * A path (or location) as a NUL-terminated Buffer, or null for the
+ * library's default; `what` names it in errors.
+ */
+function pathIn(dir, what = 'key directory') {
   if (dir === undefined || dir === null) return null;
   let bytes;
   if (dir instanceof URL) bytes = Buffer.from(fileURLToPath(dir), 'utf8');
   else if (typeof dir === 'string') bytes = Buffer.from(dir, 'utf8');
   else if (dir instanceof Uint8Array) bytes = Buffer.from(dir);
-  else throw new TypeError('dir must be a string, Buffer, URL, null or undefined');
+  else throw new TypeError(`${what} must be a string, Buffer, URL, null or undefined`);
   if (bytes.includes(0)) {
-    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, 'invalid key directory: the path contains a NUL byte');
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, `invalid ${what}: the path contains a NUL byte`);
   }
   return Buffer.concat([bytes, Buffer.from([0])]);
+}
+
+/** A name (a systemd credential) as a NUL-terminated Buffer. */
+function nameIn(name, what) {
+  if (typeof name !== 'string') throw new TypeError(`${what} must be a string`);
+  if (name.includes('\0')) {
+    throw new InvalidArgumentError(Status.INVALID_ARGUMENT, `invalid ${what} ${JSON.stringify(name)}: it contains a NUL character`);
+  }
+  return Buffer.from(`${name}\0`, 'utf8');
+}
+
+/** A boolean argument. */
+function boolIn(value, what) {
+  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);
+  return value;
 }
 
 /** An algorithm value: a HashAlg number, or a name such as 'sha256' or 'SHA-512'. */
@@ -376,36 +400,69 @@ function hkdfExpand(alg, prk, info, length) {
 // ---------------------------------------------------------------------------
 // Key manager
 
+// Each open option: its C setter `(opts, arg)` and the conversion of its
+// JavaScript value into `arg` (given the option's name for errors). A new
+// option is one line here and one field of OpenOptions in index.d.ts.
+const OPEN_OPTIONS = {
+  readOnly: [c.open_options_set_read_only, boolIn],
+  trustedUid: [c.open_options_set_trusted_uid, u32In],
+  lockTimeoutMs: [c.open_options_set_lock_timeout_ms, u32In],
+  kekFile: [c.open_options_set_kek_file, pathIn],
+  kekCredential: [c.open_options_set_kek_credential, nameIn],
+  requireSealed: [c.open_options_set_require_sealed, boolIn],
+};
+
+/**
+ * Runs `fn` with a native options object holding `options` (a plain object
+ * of OPEN_OPTIONS keys; undefined values keep the library's default), or
+ * with null when `options` is undefined or null.
+ */
+function withOpenOptions(options, fn) {
+  if (options === undefined || options === null) return fn(null);
+  if (typeof options !== 'object') throw new TypeError('options must be an object');
+  const settings = []; // every value converted before any native object exists
+  for (const [name, value] of Object.entries(options)) {
+    if (!Object.hasOwn(OPEN_OPTIONS, name)) {
+      throw new TypeError(`unknown open option '${name}' (known: ${Object.keys(OPEN_OPTIONS).join(', ')})`);
+    }
+    const [set, convert] = OPEN_OPTIONS[name];
+    if (value !== undefined) settings.push([set, convert(value, name)]);
+  }
+  const out = [null];
+  check(c.open_options_new(out));
+  try {
+    for (const [set, arg] of settings) check(set(out[0], arg));
+    return fn(out[0]);
+  } finally {
+    c.open_options_free(out[0]);
+  }
+}
+
 const OPEN = Symbol('KeyManager.open');
 
-/**
- * A KeyManager holds a directory descriptor until `close()`. One that is
- * garbage-collected unclosed is freed here, with a process warning (as Node
- * warns about other resources left open), since relying on the collector
- * runs a busy process out of descriptors long before it collects.
- */
-const kmRegistry = new FinalizationRegistry(({ km, openedAs }) => {
-  c.key_manager_free(km);
-  process.emitWarning(
+const kmRegistry = unclosedRegistry(
+  (km) => c.key_manager_free(km),
+  (openedAs) =>
     `A KeyManager for ${openedAs} was garbage-collected without close(): call km.close() ` +
-      '(try/finally) or declare it with `using`',
-    { type: 'ResourceWarning', code: 'CODOMYRMEX_KEYS_UNCLOSED' },
-  );
-});
+    '(try/finally) or declare it with `using`',
+);
 
 /**
- * An open key directory. Create it with `KeyManager.open(dir)`; release it
- * with `close()` (or `using`). Keys are files `<dir>/<keyId>.key`; a key id
- * is 1 to 128 characters from [A-Za-z0-9._-], not starting with '.'.
+ * An open key source: a private key directory, whose keys are files
+ * `<dir>/<keyId>.key`, or a mounted one. Create it with
+ * `KeyManager.open(dir)` or `KeyManager.openWith(location, options)`;
+ * release it with `close()` (or `using`): it holds a directory descriptor
+ * until then, and one garbage-collected unclosed is freed with a process
+ * warning. A key id is 1 to 128 characters from [A-Za-z0-9._-], not
+ * starting with '.'.
  */
 class KeyManager {
-  #km;
-  #token = {};
+  #handle;
 
-  constructor(token, handle, openedAs) {
+  constructor(token, ptr, path) {
     if (token !== OPEN) throw new TypeError('use KeyManager.open(dir) to open a key directory');
-    this.#km = handle;
-    kmRegistry.register(this, { km: handle, openedAs }, this.#token);
+    const name = path === null ? 'the default key directory' : JSON.stringify(path.toString('utf8', 0, path.length - 1));
+    this.#handle = new Handle(this, ptr, { free: c.key_manager_free, registry: kmRegistry, what: 'key manager', name });
   }
 
   /**
@@ -417,27 +474,38 @@ class KeyManager {
     const path = pathIn(dir);
     const out = [null];
     check(c.key_manager_open(path, out));
-    const openedAs = path === null ? 'the default key directory' : JSON.stringify(path.toString('utf8', 0, path.length - 1));
-    return new KeyManager(OPEN, out[0], openedAs);
+    return new KeyManager(OPEN, out[0], path);
+  }
+
+  /**
+   * Opens the key source `location` with `options`. `location`: null or
+   * undefined for the default key directory (as `open`), a path for a
+   * private key directory, or 'mounted:<dir>' for a read-only directory an
+   * orchestrator fills (a Kubernetes Secret volume, Docker secrets, systemd
+   * credentials); any other 'scheme:' prefix throws InvalidArgumentError
+   * (write './a:b' for a directory named 'a:b'; a file: URL is always a
+   * path). `options`: { readOnly, trustedUid, lockTimeoutMs, kekFile,
+   * kekCredential, requireSealed }, each left out keeping the default.
+   */
+  static openWith(location, options) {
+    const path = pathIn(location, 'location');
+    const out = [null];
+    withOpenOptions(options, (opts) => check(c.key_manager_open_with(path, opts, out)));
+    return new KeyManager(OPEN, out[0], path);
   }
 
   #live() {
-    if (this.#km === null) throw new NullPointerError(Status.NULL_POINTER, 'the key manager is closed');
-    return this.#km;
+    return this.#handle.live();
   }
 
   /** Whether `close()` was called. */
   get closed() {
-    return this.#km === null;
+    return this.#handle.closed;
   }
 
   /** Releases the handle; later calls throw NullPointerError. Calling it again does nothing. */
   close() {
-    if (this.#km === null) return;
-    kmRegistry.unregister(this.#token);
-    const km = this.#km;
-    this.#km = null;
-    c.key_manager_free(km);
+    this.#handle.close();
   }
 
   /** The key directory's path, as resolved when it was opened. */
@@ -663,12 +731,200 @@ class KeyManager {
       check(c.key_manager_hmac_verify_tagged(km, id, a, d, d.length, t, t.length));
     });
   }
+
+  /**
+   * Adds `key` (1 to 65536 bytes) as a staged version of the existing key
+   * `keyId` and returns its number. A staged version is listed, readable
+   * with `getVersion` and accepted by `hmacVerifyTagged`, but not used to
+   * make MACs until `promote`: every host can learn a new key before any
+   * host signs with it. NotFoundError if `keyId` does not exist.
+   */
+  stage(keyId, key) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    return withInputs((inp) => {
+      const k = inp.bytes(key, 'key');
+      const out = [0];
+      check(c.key_manager_stage(km, id, k, k.length, out));
+      return Number(out[0]);
+    });
+  }
+
+  /** Like `stage` with a random key of `length` bytes (default 32); returns the staged version's number. */
+  stageGenerate(keyId, length = 32) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const out = [0];
+    check(c.key_manager_stage_generate(km, id, sizeIn(length, 'length'), out));
+    return Number(out[0]);
+  }
+
+  /** Makes the staged `version` of `keyId` current (the one it replaces is kept); NotFoundError unless it is staged. */
+  promote(keyId, version) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    check(c.key_manager_promote(km, id, u32In(version, 'version')));
+  }
+
+  /**
+   * Seals every plain key file and version record under the KEK the
+   * manager was opened with (`kekFile` or `kekCredential`), each
+   * atomically; returns how many files were rewritten (0 when everything
+   * was sealed already). InvalidArgumentError without a KEK or read-only.
+   */
+  sealAll() {
+    const km = this.#live();
+    const out = [0];
+    check(c.key_manager_seal_all(km, out));
+    return Number(out[0]);
+  }
+
+  /**
+   * Loads every version of `keyId` into a Keyring for MACs with `alg`. With
+   * `refreshMs > 0` a call on the keyring checks at most that often
+   * (cheaply) whether the key changed and reloads it; with 0 (the default)
+   * only `refresh()` does. The keyring outlives this manager.
+   */
+  load(keyId, alg, refreshMs = 0) {
+    const km = this.#live();
+    const id = keyIdIn(keyId);
+    const a = algIn(alg);
+    const out = [null];
+    check(c.key_manager_load(km, id, a, u32In(refreshMs, 'refreshMs'), out));
+    return new Keyring(LOAD, out[0], keyId, a);
+  }
 }
 
-// `using km = KeyManager.open(dir)` and `using h = new Hmac(...)` where the
-// runtime has explicit resource management.
+// ---------------------------------------------------------------------------
+// Keyrings
+
+const LOAD = Symbol('KeyManager.load');
+
+const keyringRegistry = unclosedRegistry(
+  (kr) => c.keyring_free(kr),
+  (keyId) =>
+    `A Keyring for key ${keyId} was garbage-collected without close(): call keyring.close() ` +
+    '(try/finally) or declare it with `using`',
+);
+
+/**
+ * Every version of one key (current, older and staged) in memory, from
+ * `km.load(keyId, alg, refreshMs)`: a MAC reads no file. The same bytes as
+ * the key manager's `hmac` and `hmacTagged`. A key deleted from the store
+ * is wiped: calls then throw NotFoundError. It keeps working after its
+ * KeyManager is closed. Release it with `close()` (or `using`); one
+ * garbage-collected unclosed is freed with a process warning.
+ */
+class Keyring {
+  #handle;
+  #keyId;
+  #alg;
+
+  constructor(token, ptr, keyId, alg) {
+    if (token !== LOAD) throw new TypeError('use km.load(keyId, alg) to load a keyring');
+    this.#keyId = keyId;
+    this.#alg = alg;
+    this.#handle = new Handle(this, ptr, {
+      free: c.keyring_free,
+      registry: keyringRegistry,
+      what: 'keyring',
+      name: JSON.stringify(keyId),
+    });
+  }
+
+  /** The id of the key this keyring holds. */
+  get keyId() {
+    return this.#keyId;
+  }
+
+  /** The algorithm (a HashAlg value) of every MAC it makes and checks. */
+  get alg() {
+    return this.#alg;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#handle.closed;
+  }
+
+  /** Wipes the keys and releases the keyring; later calls throw NullPointerError. Calling it again does nothing. */
+  close() {
+    this.#handle.close();
+  }
+
+  /**
+   * Checks the store now and reloads the key if it changed; returns whether
+   * the keys served changed. Throws the store's error if the check or the
+   * reload fails (the last good keys are still served), NotFoundError if
+   * the key was deleted.
+   */
+  refresh() {
+    const kr = this.#handle.live();
+    const out = [false];
+    check(c.keyring_refresh(kr, out));
+    return Boolean(out[0]);
+  }
+
+  /** The number of the version MACs are made with now. */
+  currentVersion() {
+    const kr = this.#handle.live();
+    const out = [0];
+    check(c.keyring_current_version(kr, out));
+    return Number(out[0]);
+  }
+
+  /** HMAC of `data` with the current version. */
+  hmac(data) {
+    const kr = this.#handle.live();
+    return withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      return outputOf(MAX_DIGEST_LEN, (buf, cap, len) => c.keyring_hmac(kr, d, d.length, buf, cap, len));
+    });
+  }
+
+  /** Checks `mac` against the HMAC of `data` with the current version, in constant time; throws VerifyFailedError on mismatch. */
+  hmacVerify(data, mac) {
+    const kr = this.#handle.live();
+    withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      const m = inp.bytes(mac, 'mac');
+      check(c.keyring_hmac_verify(kr, d, d.length, m, m.length));
+    });
+  }
+
+  /** A tagged MAC of `data` with the current version: 0x01 || version (4 bytes, big-endian) || HMAC. */
+  hmacTagged(data) {
+    const kr = this.#handle.live();
+    return withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      return outputOf(TAG_OVERHEAD + MAX_DIGEST_LEN, (buf, cap, len) =>
+        c.keyring_hmac_tagged(kr, d, d.length, buf, cap, len),
+      );
+    });
+  }
+
+  /**
+   * Checks a tagged MAC with the version it names (any version the keyring
+   * holds, staged ones included); throws VerifyFailedError for a mismatch,
+   * a bad format or a version it does not hold.
+   */
+  hmacVerifyTagged(data, tag) {
+    const kr = this.#handle.live();
+    withInputs((inp) => {
+      const d = inp.bytes(data, 'data');
+      const t = inp.bytes(tag, 'tag');
+      check(c.keyring_hmac_verify_tagged(kr, d, d.length, t, t.length));
+    });
+  }
+}
+
+// `using km = KeyManager.open(dir)`, `using ring = km.load(...)` and
+// `using h = new Hmac(...)` where the runtime has explicit resource management.
 if (typeof Symbol.dispose === 'symbol') {
   KeyManager.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+  Keyring.prototype[Symbol.dispose] = function dispose() {
     this.close();
   };
   Hmac.prototype[Symbol.dispose] = function dispose() {
@@ -689,6 +945,7 @@ module.exports = {
   version,
   statusName,
   lastErrorMessage,
+  lastOsError,
   randomBytes,
   secureZero,
   // algorithms
@@ -704,6 +961,7 @@ module.exports = {
   hkdfExpand,
   // key manager
   KeyManager,
+  Keyring,
   // errors
   CodomyrmexError: errors.CodomyrmexError,
   NullPointerError: errors.NullPointerError,

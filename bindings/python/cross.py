@@ -4,13 +4,16 @@
     stores key ``cross-python`` = UTF-8 ``"cross-language key from python"``
     (replacing any existing one) and writes the lowercase hex of
     HMAC-SHA256(``"cross-language message"``) made by the key manager to
-    ``DIR/cross-python.mac`` and of its tagged MAC to ``DIR/cross-python.tag``,
-    each followed by a newline.
+    ``DIR/cross-python.mac``, of its tagged MAC to ``DIR/cross-python.tag`` and
+    of the tagged MAC made by a keyring of the key (SHA-256) to
+    ``DIR/cross-python.ktag``, each followed by a newline.
 ``cross.sh verify DIR``
     for every ``DIR/cross-<lang>.mac``: checks the MAC with the key manager
-    (hmac_verify), the ``.tag`` file with hmac_verify_tagged, and the MAC with
-    the one-shot hmac_verify under the key read back with get; prints one line
-    per language; exits nonzero on any failure or when no ``.mac`` file is found.
+    (hmac_verify), the ``.tag`` and ``.ktag`` files with hmac_verify_tagged,
+    the MAC with the one-shot hmac_verify under the key read back with get,
+    and the MAC, ``.tag`` and ``.ktag`` with a keyring of the key (SHA-256);
+    prints one line per language; exits nonzero on any failure or when no
+    ``.mac`` file is found.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import codomyrmex_keys as keys
@@ -57,9 +61,12 @@ def write(directory: Path) -> int:
         km.store(key_id, key_bytes_of(LANG))
         mac = km.hmac(key_id, MESSAGE, keys.HashAlg.SHA256)
         tag = km.hmac_tagged(key_id, MESSAGE, keys.HashAlg.SHA256)
+        with km.load(key_id, keys.HashAlg.SHA256) as ring:
+            ring_tag = ring.hmac_tagged(MESSAGE)
         write_text(directory / f"{key_id}.mac", mac.hex() + "\n")
         write_text(directory / f"{key_id}.tag", tag.hex() + "\n")
-        print(f"wrote {key_id}.mac and {key_id}.tag (key version {km.current_version(key_id)})")
+        write_text(directory / f"{key_id}.ktag", ring_tag.hex() + "\n")
+        print(f"wrote {key_id}.mac, .tag and .ktag (key version {km.current_version(key_id)})")
     return 0
 
 
@@ -75,15 +82,14 @@ def verify_one(km: keys.KeyManager, directory: Path, lang: str) -> list[str]:
         except (OSError, ValueError) as err:
             problems.append(f"{what}: {err}")
 
-    mac = tag = None
-    try:
-        mac = read_hex(directory / f"{key_id}.mac")
-    except (OSError, ValueError) as err:
-        problems.append(f"read .mac: {err}")
-    try:
-        tag = read_hex(directory / f"{key_id}.tag")
-    except (OSError, ValueError) as err:
-        problems.append(f"read .tag: {err}")
+    def read(suffix: str) -> bytes | None:
+        try:
+            return read_hex(directory / f"{key_id}.{suffix}")
+        except (OSError, ValueError) as err:
+            problems.append(f"read .{suffix}: {err}")
+            return None
+
+    mac, tag, ring_tag = read("mac"), read("tag"), read("ktag")
 
     if mac is not None:
         expected_mac = mac
@@ -99,12 +105,18 @@ def verify_one(km: keys.KeyManager, directory: Path, lang: str) -> list[str]:
                 keys.secure_zero(key)
 
         attempt("get + one-shot hmac_verify", one_shot)
-    if tag is not None:
-        expected_tag = tag
-        attempt(
-            "hmac_verify_tagged",
-            lambda: km.hmac_verify_tagged(key_id, MESSAGE, expected_tag, keys.HashAlg.SHA256),
-        )
+    tags = {name: t for name, t in ((".tag", tag), (".ktag", ring_tag)) if t is not None}
+    for name, t in tags.items():
+        attempt(f"hmac_verify_tagged {name}", partial(km.hmac_verify_tagged, key_id, MESSAGE, t, keys.HashAlg.SHA256))
+
+    def with_keyring() -> None:
+        with km.load(key_id, keys.HashAlg.SHA256) as ring:
+            if mac is not None:
+                ring.hmac_verify(MESSAGE, mac)
+            for t in tags.values():
+                ring.hmac_verify_tagged(MESSAGE, t)
+
+    attempt("keyring", with_keyring)
     return problems
 
 
@@ -121,7 +133,9 @@ def verify(directory: Path) -> int:
                 failures += 1
                 print(f"FAIL {lang}: {'; '.join(problems)} (checked by {LANG})")
             else:
-                print(f"ok   {lang}: hmac_verify, hmac_verify_tagged, get + one-shot hmac_verify (checked by {LANG})")
+                print(
+                    f"ok   {lang}: hmac_verify, hmac_verify_tagged, get + one-shot hmac_verify, keyring (checked by {LANG})"
+                )
     return 1 if failures else 0
 
 

@@ -20,6 +20,7 @@ the sdist builds everything from source.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,17 +34,32 @@ HERE = Path(__file__).resolve().parent
 SONAME = "libcodomyrmex_keys.so.1"
 PREBUILT_ENV = "CODOMYRMEX_KEYS_PREBUILT"
 # What cargo needs to build the library (paths relative to the crate root),
-# plus the ABI description the drift test reads.
-CRATE_FILES = (
-    "Cargo.toml",
-    "Cargo.lock",
-    "LICENSE",
-    "src",
-    "abi",
-    "benches/api.rs",
-    "tests/cli.rs",
-    "examples/manpage.rs",
-)
+# plus the ABI description the drift test reads; declared_targets() adds
+# the files of the targets Cargo.toml declares.
+CRATE_FILES = ("Cargo.toml", "Cargo.lock", "LICENSE", "src", "abi")
+# Where cargo looks for a declared target that names no path.
+TARGET_DIRS = {"test": "tests", "bench": "benches", "example": "examples"}
+
+
+def declared_targets(root: Path) -> list[str]:
+    """The source file of every [[test]], [[bench]] and [[example]] of ``root``'s Cargo.toml.
+
+    Cargo refuses a manifest whose declared targets are missing, even to
+    build only the library, so the sdist carries these files (not what
+    they include: they are never built from it). A target without a path is
+    ``<dir>/<name>.rs`` or ``<dir>/<name>/main.rs``, as cargo looks for it.
+    """
+    targets = []
+    for table in re.split(r"^\[", (root / "Cargo.toml").read_text(encoding="utf-8"), flags=re.M):
+        kind = re.match(r"\[(test|bench|example)\]\]", table)
+        path = re.search(r'^path\s*=\s*"([^"]+)"', table, re.M)
+        name = re.search(r'^name\s*=\s*"([^"]+)"', table, re.M)
+        if kind and path:
+            targets.append(path.group(1))
+        elif kind and name:
+            base = f"{TARGET_DIRS[kind.group(1)]}/{name.group(1)}"
+            targets.append(f"{base}.rs" if (root / f"{base}.rs").is_file() else f"{base}/main.rs")
+    return targets
 
 
 def crate_root() -> Path:
@@ -114,7 +130,7 @@ class SdistWithCrate(sdist):
         root = crate_root()
         if root == HERE / "rust":
             return  # an sdist of an sdist: MANIFEST.in already took rust/
-        for rel in CRATE_FILES:
+        for rel in (*CRATE_FILES, *declared_targets(root)):
             source, dest = root / rel, Path(base_dir) / "rust" / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():

@@ -4,16 +4,19 @@
 # language writes a key and two MACs into one key directory, then each
 # language verifies what all of them wrote.
 #
-#   ruby -Ilib cross.rb write DIR    # key cross-ruby, cross-ruby.mac, cross-ruby.tag
+#   ruby -Ilib cross.rb write DIR    # key cross-ruby, cross-ruby.mac, .tag, .ktag
 #   ruby -Ilib cross.rb verify DIR   # checks every DIR/cross-*.mac
 #
 # write: store the key id cross-<lang> with the bytes of
 # "cross-language key from <lang>" (replacing any existing one), write the
 # lowercase hex of its HMAC-SHA256 of "cross-language message" plus "\n" to
-# DIR/cross-<lang>.mac and the hex of its tagged MAC to DIR/cross-<lang>.tag.
+# DIR/cross-<lang>.mac, the hex of its tagged MAC to DIR/cross-<lang>.tag and
+# the hex of the tagged MAC made by a keyring of the key (SHA-256) to
+# DIR/cross-<lang>.ktag.
 # verify: for every DIR/cross-*.mac, check the MAC with the key manager, the
-# tag with the tagged verify, and the key read back with get with the
-# one-shot HMAC verify.
+# .tag and .ktag with the tagged verify, the key read back with get with the
+# one-shot HMAC verify, and the MAC, .tag and .ktag with a keyring of the
+# key (SHA-256).
 
 require 'codomyrmex_keys'
 
@@ -32,6 +35,8 @@ module CrossCheck
       km.store(id, key_for(lang))
       write_hex(File.join(dir, "#{id}.mac"), km.hmac(id, CodomyrmexKeys::SHA256, MESSAGE))
       write_hex(File.join(dir, "#{id}.tag"), km.hmac_tagged(id, CodomyrmexKeys::SHA256, MESSAGE))
+      ring_tag = km.load(id, CodomyrmexKeys::SHA256) { |ring| ring.hmac_tagged(MESSAGE) }
+      write_hex(File.join(dir, "#{id}.ktag"), ring_tag)
     end
   end
 
@@ -63,7 +68,7 @@ module CrossCheck
           failed += 1
           out.puts "FAIL #{lang}: #{problem}"
         else
-          out.puts "ok   #{lang}: key manager HMAC, tagged MAC and one-shot HMAC verified (checked by ruby)"
+          out.puts "ok   #{lang}: key manager HMAC, tagged MACs, one-shot HMAC and keyring verified (checked by ruby)"
         end
       end
     end
@@ -77,10 +82,20 @@ module CrossCheck
     mac = read_hex(File.join(dir, "#{id}.mac"))
     step = 'reading the .tag file'
     tag = read_hex(File.join(dir, "#{id}.tag"))
+    step = 'reading the .ktag file'
+    ring_tag = read_hex(File.join(dir, "#{id}.ktag"))
     step = 'key manager HMAC'
     km.hmac_verify(id, CodomyrmexKeys::SHA256, MESSAGE, mac)
     step = 'tagged MAC'
     km.hmac_verify_tagged(id, CodomyrmexKeys::SHA256, MESSAGE, tag)
+    step = 'keyring tagged MAC'
+    km.hmac_verify_tagged(id, CodomyrmexKeys::SHA256, MESSAGE, ring_tag)
+    step = 'keyring'
+    km.load(id, CodomyrmexKeys::SHA256) do |ring|
+      ring.hmac_verify(MESSAGE, mac)
+      ring.hmac_verify_tagged(MESSAGE, tag)
+      ring.hmac_verify_tagged(MESSAGE, ring_tag)
+    end
     step = 'get'
     key = km.get(id)
     begin
@@ -104,7 +119,7 @@ module CrossCheck
     end
     if mode == 'write'
       write(dir)
-      puts "ruby: wrote cross-ruby.mac and cross-ruby.tag in #{dir}"
+      puts "ruby: wrote cross-ruby.mac, .tag and .ktag in #{dir}"
       return 0
     end
     checked, failed = verify(dir)

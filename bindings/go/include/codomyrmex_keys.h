@@ -9,23 +9,32 @@
  * - Most functions return codomyrmex_status. CODOMYRMEX_OK (0) is success;
  *   any error leaves every out-parameter and every file on disk unchanged,
  *   except *out_len on CODOMYRMEX_ERR_BUFFER_TOO_SMALL.
- * - Inputs are (const uint8_t *ptr, size_t len) pairs: (NULL, 0) is empty,
- *   (NULL, len > 0) is CODOMYRMEX_ERR_NULL_POINTER. A NULL handle or NULL
+ * - Inputs are (const uint8_t *x, size_t x_len) pairs: (NULL, 0) is empty,
+ *   (NULL, x_len > 0) is CODOMYRMEX_ERR_NULL_POINTER. A NULL handle or NULL
  *   required out-pointer is CODOMYRMEX_ERR_NULL_POINTER, never a crash.
  * - Variable-size outputs are (uint8_t *out, size_t out_cap, size_t *out_len):
- *   on success *out_len is the number of bytes written; if out_cap is too
- *   small the call returns CODOMYRMEX_ERR_BUFFER_TOO_SMALL, sets *out_len to
- *   the size needed and writes nothing. out may be NULL when out_cap is 0,
- *   which is how to ask for a size.
+ *   on success *out_len is the number of bytes (or entries) written; if
+ *   out_cap is too small the call returns CODOMYRMEX_ERR_BUFFER_TOO_SMALL,
+ *   sets *out_len to the size needed and writes nothing. out may be NULL
+ *   when out_cap is 0, which is how to ask for a size. Outputs whose size
+ *   the caller chooses are (uint8_t *okm, size_t okm_len) or (buf, buf_len);
+ *   single results are out_<name> pointers. *_len is always a length the
+ *   caller passes, except out_len, which the call writes.
+ * - No output may share memory with any other pointer argument (an input,
+ *   a string, another output): such a call returns
+ *   CODOMYRMEX_ERR_INVALID_ARGUMENT and writes nothing. There are no
+ *   in-place variants; copy the input first.
  * - Key ids are NUL-terminated strings of 1 to CODOMYRMEX_MAX_KEY_ID_LEN bytes
  *   from [A-Za-z0-9._-], not starting with '.'; anything else is
- *   CODOMYRMEX_ERR_INVALID_KEY_ID.
+ *   CODOMYRMEX_ERR_INVALID_KEY_ID. Version number 0 means the current version.
  * - Every function may be called from many threads at once; a key manager
  *   handle may be shared. An HMAC stream belongs to one thread at a time.
  * - After a failure, codomyrmex_last_error_message() gives this thread a
- *   one-line explanation. No panic crosses this interface.
+ *   one-line explanation and codomyrmex_last_os_error() the errno behind it.
+ *   No panic crosses this interface.
  * - Every copy of key material the library holds is wiped before its memory
  *   is released; wipe your own copies with codomyrmex_secure_zero().
+ * - Linux only.
  */
 
 #ifndef CODOMYRMEX_KEYS_H
@@ -43,6 +52,14 @@
 #endif
 
 /**
+ * Bytes a tagged MAC adds to the HMAC: a format byte `0x01` and the
+ * version number (4 bytes, big-endian). A tagged MAC is
+ * `CODOMYRMEX_TAG_OVERHEAD + digest length` bytes; a buffer of
+ * `CODOMYRMEX_TAG_OVERHEAD + CODOMYRMEX_MAX_DIGEST_LEN` bytes holds any.
+ */
+#define CODOMYRMEX_TAG_OVERHEAD 5
+
+/**
  * Major version of this header; equals the major version
  * `codomyrmex_version()` reports.
  */
@@ -51,7 +68,7 @@
 /**
  * Minor version of this header.
  */
-#define CODOMYRMEX_VERSION_MINOR 0
+#define CODOMYRMEX_VERSION_MINOR 1
 
 /**
  * Patch version of this header.
@@ -75,14 +92,6 @@
 #define CODOMYRMEX_MAX_KEY_ID_LEN 128
 
 /**
- * Bytes a tagged MAC adds to the HMAC: a format byte `0x01` and the
- * version number (4 bytes, big-endian). A tagged MAC is
- * `CODOMYRMEX_TAG_OVERHEAD + digest length` bytes; a buffer of
- * `CODOMYRMEX_TAG_OVERHEAD + CODOMYRMEX_MAX_DIGEST_LEN` bytes holds any.
- */
-#define CODOMYRMEX_TAG_OVERHEAD 5
-
-/**
  * The result of every `codomyrmex_*` function that can fail.
  *
  * `CODOMYRMEX_OK` (0) is success. Any other value is an error: it leaves
@@ -101,7 +110,8 @@ typedef enum {
      */
     CODOMYRMEX_ERR_NULL_POINTER = 1,
     /**
-     * A length or other argument is out of range.
+     * A length or other argument is out of range, output buffers overlap
+     * inputs, or a write was asked of a read-only key source.
      */
     CODOMYRMEX_ERR_INVALID_ARGUMENT = 2,
     /**
@@ -118,7 +128,7 @@ typedef enum {
      */
     CODOMYRMEX_ERR_BUFFER_TOO_SMALL = 5,
     /**
-     * No key with that id.
+     * No key with that id (or no such version).
      */
     CODOMYRMEX_ERR_NOT_FOUND = 6,
     /**
@@ -131,17 +141,17 @@ typedef enum {
     CODOMYRMEX_ERR_VERIFY_FAILED = 8,
     /**
      * The operating system refused or failed; the message names the errno
-     * and the path.
+     * and the path (`codomyrmex_last_os_error` gives the errno).
      */
     CODOMYRMEX_ERR_IO = 9,
     /**
-     * The key directory or a key file is not private to this user, or is a
-     * symbolic link.
+     * The key directory or a key file is not private to this user (in a
+     * mounted source: not trusted), or is a symbolic link where none may be.
      */
     CODOMYRMEX_ERR_INSECURE_PERMISSIONS = 10,
     /**
-     * A key file on disk is unusable: empty, over the size limit, or not a
-     * regular file.
+     * A key file is unusable: empty, over the size limit, not a regular
+     * file, or failing its authentication.
      */
     CODOMYRMEX_ERR_CORRUPT = 11,
     /**
@@ -159,11 +169,31 @@ typedef enum {
 typedef struct codomyrmex_hmac codomyrmex_hmac;
 
 /**
- * An open key directory: created by `codomyrmex_key_manager_open`,
- * released by `codomyrmex_key_manager_free`. Opaque. One handle may be
- * shared by many threads.
+ * An open key source (a private key directory or a mounted source):
+ * created by `codomyrmex_key_manager_open` or
+ * `codomyrmex_key_manager_open_with`, released by
+ * `codomyrmex_key_manager_free`. Opaque. One handle may be shared by many
+ * threads.
  */
 typedef struct codomyrmex_key_manager codomyrmex_key_manager;
+
+/**
+ * Every version of one key, loaded by `codomyrmex_key_manager_load`,
+ * released by `codomyrmex_keyring_free`. Opaque. One keyring may be used
+ * by many threads at once, a refresh included. Its keys live in memory
+ * that is locked (best effort) and left out of core dumps, and are wiped
+ * when replaced and when freed.
+ */
+typedef struct codomyrmex_keyring codomyrmex_keyring;
+
+/**
+ * Options for `codomyrmex_key_manager_open_with`: created by
+ * `codomyrmex_open_options_new` with every default, changed by the
+ * `codomyrmex_open_options_set_*` functions, released by
+ * `codomyrmex_open_options_free`. Opaque; new options never change the
+ * ABI. An options object may be freed as soon as the open call returns.
+ */
+typedef struct codomyrmex_open_options codomyrmex_open_options;
 
 /**
  * A hash algorithm: one of `CODOMYRMEX_SHA256`, `CODOMYRMEX_SHA384`,
@@ -171,6 +201,8 @@ typedef struct codomyrmex_key_manager codomyrmex_key_manager;
  * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM` rather than being undefined.
  */
 typedef uint32_t codomyrmex_hash_alg;
+
+
 
 
 
@@ -215,14 +247,15 @@ size_t codomyrmex_hash_digest_len(codomyrmex_hash_alg alg);
 
 /**
  * HKDF-`alg` (RFC 5869 extract then expand) of `ikm` with `salt` and
- * `info`, filling `okm_out` with exactly `okm_len` bytes.
+ * `info`, filling `okm` with exactly `okm_len` bytes.
  *
  * `okm_len` must be 1 to 255 × digest length (8160, 12240, 16320 bytes),
  * else `CODOMYRMEX_ERR_INVALID_ARGUMENT`. `(NULL, 0)` salt means no salt
  * (digest-length zero bytes); `(NULL, 0)` ikm or info is empty. For
  * high-entropy input only: HKDF is not a password hash. Other errors:
- * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`;
- * `okm_out` is untouched on any error.
+ * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`,
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`okm` overlaps an input); `okm` is
+ * untouched on any error.
  *
  * # Safety
  * Each non-NULL pointer must be valid for its length.
@@ -234,20 +267,21 @@ codomyrmex_status codomyrmex_hkdf_derive(codomyrmex_hash_alg alg,
                                          size_t salt_len,
                                          const uint8_t *info,
                                          size_t info_len,
-                                         uint8_t *okm_out,
+                                         uint8_t *okm,
                                          size_t okm_len);
 
 /**
  * HKDF-Extract: writes the pseudorandom key of `ikm` under `salt` (`(NULL,
- * 0)`: no salt) into `prk_out`; `*prk_len` becomes the digest length.
+ * 0)`: no salt) into `out`; `*out_len` becomes the digest length.
  *
  * Buffer rule as `codomyrmex_hmac_compute` (`CODOMYRMEX_ERR_BUFFER_TOO_SMALL`
- * sets `*prk_len` to the length needed). Other errors:
- * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`.
- * The PRK is secret: wipe it with `codomyrmex_secure_zero` when done.
+ * sets `*out_len` to the length needed). Other errors:
+ * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`,
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`out` overlaps an input). The PRK is
+ * secret: wipe it with `codomyrmex_secure_zero` when done.
  *
  * # Safety
- * Each non-NULL pointer must be valid for its length; `prk_len` NULL or
+ * Each non-NULL pointer must be valid for its length; `out_len` NULL or
  * writable.
  */
 codomyrmex_status codomyrmex_hkdf_extract(codomyrmex_hash_alg alg,
@@ -255,18 +289,19 @@ codomyrmex_status codomyrmex_hkdf_extract(codomyrmex_hash_alg alg,
                                           size_t salt_len,
                                           const uint8_t *ikm,
                                           size_t ikm_len,
-                                          uint8_t *prk_out,
-                                          size_t prk_cap,
-                                          size_t *prk_len);
+                                          uint8_t *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
 
 /**
- * HKDF-Expand: fills `okm_out` with `okm_len` bytes from the pseudorandom
- * key `prk` and `info`.
+ * HKDF-Expand: fills `okm` with `okm_len` bytes from the pseudorandom key
+ * `prk` and `info`.
  *
  * `prk_len` must be at least the digest length and `okm_len` 1 to
  * 255 × digest length, else `CODOMYRMEX_ERR_INVALID_ARGUMENT`. Other
  * errors: `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`,
- * `CODOMYRMEX_ERR_NULL_POINTER`; `okm_out` is untouched on any error.
+ * `CODOMYRMEX_ERR_NULL_POINTER`, `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`okm`
+ * overlaps an input); `okm` is untouched on any error.
  *
  * # Safety
  * Each non-NULL pointer must be valid for its length.
@@ -276,22 +311,23 @@ codomyrmex_status codomyrmex_hkdf_expand(codomyrmex_hash_alg alg,
                                          size_t prk_len,
                                          const uint8_t *info,
                                          size_t info_len,
-                                         uint8_t *okm_out,
+                                         uint8_t *okm,
                                          size_t okm_len);
 
 /**
  * Computes HMAC-`alg` of `data` under `key` (any length, 0 included) into
- * `mac_out`.
+ * `out`.
  *
- * On success `*mac_len` is the digest length (32, 48 or 64; at most
- * `CODOMYRMEX_MAX_DIGEST_LEN`). If `mac_cap` is smaller, returns
- * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*mac_len` set to the length needed
- * and `mac_out` untouched; `mac_out` may be NULL when `mac_cap` is 0.
- * `(NULL, 0)` is an empty key or message. Other errors:
- * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`.
+ * On success `*out_len` is the digest length (32, 48 or 64; at most
+ * `CODOMYRMEX_MAX_DIGEST_LEN`). If `out_cap` is smaller, returns
+ * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_len` set to the length needed
+ * and `out` untouched; `out` may be NULL when `out_cap` is 0. `(NULL, 0)`
+ * is an empty key or message. Other errors:
+ * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`, `CODOMYRMEX_ERR_NULL_POINTER`,
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`out` overlaps an input).
  *
  * # Safety
- * Each non-NULL pointer must be valid for its length; `mac_len` must be
+ * Each non-NULL pointer must be valid for its length; `out_len` must be
  * NULL or writable.
  */
 codomyrmex_status codomyrmex_hmac_compute(codomyrmex_hash_alg alg,
@@ -299,9 +335,9 @@ codomyrmex_status codomyrmex_hmac_compute(codomyrmex_hash_alg alg,
                                           size_t key_len,
                                           const uint8_t *data,
                                           size_t data_len,
-                                          uint8_t *mac_out,
-                                          size_t mac_cap,
-                                          size_t *mac_len);
+                                          uint8_t *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
 
 /**
  * Checks `mac` against HMAC-`alg` of `data` under `key`, in constant time
@@ -355,21 +391,20 @@ codomyrmex_status codomyrmex_hmac_update(codomyrmex_hmac *ctx,
 
 /**
  * Writes the MAC of everything fed since the stream started (or last
- * finished) into `mac_out`, then resets the stream to its keyed start so it
+ * finished) into `out`, then resets the stream to its keyed start so it
  * can MAC another message under the same key.
  *
  * Buffer rule as `codomyrmex_hmac_compute`; a call that fails with
  * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` leaves the stream as it was.
  *
  * # Safety
- * `ctx` must be NULL or a live stream not in use by another thread;
- * `mac_out` must be NULL or valid for `mac_cap` bytes; `mac_len` NULL or
- * writable.
+ * `ctx` must be NULL or a live stream not in use by another thread; `out`
+ * must be NULL or valid for `out_cap` bytes; `out_len` NULL or writable.
  */
 codomyrmex_status codomyrmex_hmac_finish(codomyrmex_hmac *ctx,
-                                         uint8_t *mac_out,
-                                         size_t mac_cap,
-                                         size_t *mac_len);
+                                         uint8_t *out,
+                                         size_t out_cap,
+                                         size_t *out_len);
 
 /**
  * Checks `mac` against the MAC of everything fed since the stream started
@@ -401,17 +436,21 @@ void codomyrmex_hmac_free(codomyrmex_hmac *ctx);
  * Opens the key directory `key_dir` and stores a new handle in `*out_km`
  * (set on success only; release it with `codomyrmex_key_manager_free`).
  *
- * `key_dir` is any path the OS accepts. `NULL` means the default
- * `<tmp>/codomyrmex_keys`, where `<tmp>` is the first set of `$TMPDIR`,
- * `$TEMP`, `$TMP`, else `/tmp` — pass a stable directory for keys that must
- * survive a reboot. The directory is created (with parents) as mode 0700
- * if absent and opened once: later calls use it even if its path is renamed
- * or replaced.
+ * `key_dir` is any path the OS accepts. `NULL` means the default: the
+ * directory named by `$CODOMYRMEX_KEY_DIR` if set and non-empty, else
+ * `<tmp>/codomyrmex_keys`, where `<tmp>` is the first of `$TMPDIR`,
+ * `$TEMP`, `$TMP`, `/tmp`, `/var/tmp`, `/usr/tmp` that is a directory this
+ * user can write — pass a stable directory for keys that must survive a
+ * reboot. The directory is created (with parents) as mode 0700 if absent
+ * and opened once: later calls use it even if its path is renamed or
+ * replaced.
  *
  * Errors: `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (a symbolic link, another
- * owner, or writable by group or others), `CODOMYRMEX_ERR_IO` (cannot
- * create or open, not a directory), `CODOMYRMEX_ERR_INVALID_ARGUMENT`
- * (empty path), `CODOMYRMEX_ERR_NULL_POINTER` (`out_km`).
+ * owner, writable by group or others, inside a directory another user
+ * could swap it in, or a default directory another user made),
+ * `CODOMYRMEX_ERR_IO` (cannot create or open, not a directory),
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` (empty path, or one ending in `..`),
+ * `CODOMYRMEX_ERR_NULL_POINTER` (`out_km`).
  *
  * # Safety
  * `key_dir` must be NULL or NUL-terminated; `out_km` NULL or writable.
@@ -420,7 +459,30 @@ codomyrmex_status codomyrmex_key_manager_open(const char *key_dir,
                                               codomyrmex_key_manager **out_km);
 
 /**
- * Closes the key directory and releases the handle. `NULL` does nothing.
+ * Opens the key source `location` with `opts` (`NULL`: the defaults) and
+ * stores a new handle in `*out_km` (set on success only).
+ *
+ * `location`: `NULL` for the default key directory (as
+ * `codomyrmex_key_manager_open`); a path for a private key directory;
+ * `"mounted:<path>"` for a read-only source an orchestrator fills (a
+ * Kubernetes Secret volume, Docker secrets, systemd credentials, Vault
+ * Agent output): links followed only inside it, files trusted only if
+ * nobody but root, this user or the uid of
+ * `codomyrmex_open_options_set_trusted_uid` can write them, versions as
+ * `<id>.key.v<N>`, updates seen by the next call. Any other `<scheme>:`
+ * prefix is `CODOMYRMEX_ERR_INVALID_ARGUMENT` (write `./a:b` for a
+ * directory named `a:b`). Other errors as `codomyrmex_key_manager_open`.
+ *
+ * # Safety
+ * `location` must be NULL or NUL-terminated; `opts` NULL or a live options
+ * object; `out_km` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_open_with(const char *location,
+                                                   const codomyrmex_open_options *opts,
+                                                   codomyrmex_key_manager **out_km);
+
+/**
+ * Closes the key source and releases the handle. `NULL` does nothing.
  * Must not be called twice on the same handle, nor while another thread
  * still uses it.
  *
@@ -431,18 +493,72 @@ codomyrmex_status codomyrmex_key_manager_open(const char *key_dir,
 void codomyrmex_key_manager_free(codomyrmex_key_manager *km);
 
 /**
- * Writes the directory's path, as resolved when it was opened, into `buf`
- * as a NUL-terminated string. `*out_len` counts the NUL, so it is exactly
- * the capacity needed; buffer rule as `codomyrmex_hmac_compute`.
+ * Writes the key source's directory, as resolved when it was opened, into
+ * `out` as a NUL-terminated string. `*out_len` counts the NUL, so it is
+ * exactly the capacity needed; buffer rule as `codomyrmex_hmac_compute`.
  *
  * # Safety
- * `km` must be NULL or a live handle; `buf` NULL or valid for `cap` bytes;
- * `out_len` NULL or writable.
+ * `km` must be NULL or a live handle; `out` NULL or valid for `out_cap`
+ * bytes; `out_len` NULL or writable.
  */
 codomyrmex_status codomyrmex_key_manager_dir(const codomyrmex_key_manager *km,
-                                             char *buf,
-                                             size_t cap,
+                                             char *out,
+                                             size_t out_cap,
                                              size_t *out_len);
+
+/**
+ * Writes the ids of all keys into `out`, sorted bytewise ascending, each
+ * followed by one `'\0'`; `*out_len` counts every byte written (NULs
+ * included) and `*out_count` the ids. Only regular files named
+ * `<valid key id>.key` count.
+ *
+ * Buffer rule as `codomyrmex_hmac_compute` (`*out_count` is set on success
+ * only). `out_count` is required. Errors: `CODOMYRMEX_ERR_IO`,
+ * `CODOMYRMEX_ERR_NULL_POINTER`, `CODOMYRMEX_ERR_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `out` NULL or valid for `out_cap`
+ * bytes; `out_len` and `out_count` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_list(const codomyrmex_key_manager *km,
+                                              char *out,
+                                              size_t out_cap,
+                                              size_t *out_len,
+                                              size_t *out_count);
+
+/**
+ * Sets `*out_exists` to whether a key `key_id` exists (exactly when
+ * `codomyrmex_key_manager_list` would list it).
+ *
+ * Errors: `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (the name is a symbolic
+ * link), `CODOMYRMEX_ERR_CORRUPT` (another kind of file),
+ * `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
+ * `CODOMYRMEX_ERR_NULL_POINTER`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out_exists` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_exists(const codomyrmex_key_manager *km,
+                                                const char *key_id,
+                                                bool *out_exists);
+
+/**
+ * Seals, under the KEK the key manager was opened with, every key file
+ * and version record that is plain (the original layout) or sealed under
+ * another KEK, each atomically: a crash leaves every file readable, and
+ * calling again finishes the work. Sets `*out_count` to the number of
+ * files rewritten (0 when everything was sealed already).
+ *
+ * Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (opened without a KEK, or a
+ * read-only source); otherwise as `codomyrmex_key_manager_get` for any
+ * key, and `CODOMYRMEX_ERR_IO`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `out_count` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_seal_all(const codomyrmex_key_manager *km,
+                                                  size_t *out_count);
 
 /**
  * Stores `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as `<key_dir>/<key_id>.key`,
@@ -452,9 +568,10 @@ codomyrmex_status codomyrmex_key_manager_dir(const codomyrmex_key_manager *km,
  * (see `codomyrmex_key_manager_prune`).
  *
  * Errors: `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_INVALID_ARGUMENT`
- * (key length), the errors of `codomyrmex_key_manager_get` for an existing
- * key that cannot be read, `CODOMYRMEX_ERR_IO` (disk full, read-only, …:
- * the previous key survives), `CODOMYRMEX_ERR_NULL_POINTER`.
+ * (key length, read-only source), the errors of `codomyrmex_key_manager_get`
+ * for an existing key that cannot be read, `CODOMYRMEX_ERR_IO` (disk full,
+ * read-only, lock timeout…: the previous key survives),
+ * `CODOMYRMEX_ERR_NULL_POINTER`.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
@@ -467,9 +584,8 @@ codomyrmex_status codomyrmex_key_manager_store(const codomyrmex_key_manager *km,
 
 /**
  * Like `codomyrmex_key_manager_store` (the key becomes version 1), but only
- * if no key `key_id` exists:
- * `CODOMYRMEX_ERR_ALREADY_EXISTS` otherwise, even when another process
- * creates it at the same instant.
+ * if no key `key_id` exists: `CODOMYRMEX_ERR_ALREADY_EXISTS` otherwise,
+ * even when another process creates it at the same instant.
  *
  * # Safety
  * As `codomyrmex_key_manager_store`.
@@ -493,50 +609,36 @@ codomyrmex_status codomyrmex_key_manager_generate(const codomyrmex_key_manager *
                                                   size_t key_len);
 
 /**
- * Copies the key `key_id` into `key_out`; `*key_len` is its length.
- * Buffer rule as `codomyrmex_hmac_compute` (pass `NULL, 0` to learn the
- * length); a key fits in `CODOMYRMEX_MAX_KEY_LEN` bytes. Wipe your copy
- * with `codomyrmex_secure_zero` when done.
+ * Copies the current version of the key `key_id` into `out`; `*out_len`
+ * is its length. Buffer rule as `codomyrmex_hmac_compute` (pass `NULL, 0`
+ * to learn the length); a key fits in `CODOMYRMEX_MAX_KEY_LEN` bytes. Wipe
+ * your copy with `codomyrmex_secure_zero` when done.
  *
  * Errors: `CODOMYRMEX_ERR_NOT_FOUND`, `CODOMYRMEX_ERR_INSECURE_PERMISSIONS`
  * (key file is a symbolic link, has another owner, extra hard links, or
- * group/other access), `CODOMYRMEX_ERR_CORRUPT` (not a regular file, empty,
- * over the size limit), `CODOMYRMEX_ERR_INVALID_KEY_ID`,
- * `CODOMYRMEX_ERR_IO`, `CODOMYRMEX_ERR_NULL_POINTER`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * `key_out` NULL or valid for `key_cap` bytes; `key_len` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_get(const codomyrmex_key_manager *km,
-                                             const char *key_id,
-                                             uint8_t *key_out,
-                                             size_t key_cap,
-                                             size_t *key_len);
-
-/**
- * Sets `*out_exists` to whether `<key_id>.key` exists as a regular file
- * (exactly when `codomyrmex_key_manager_list` would list it).
- *
- * Errors: `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (the name is a symbolic
- * link), `CODOMYRMEX_ERR_CORRUPT` (another kind of file),
- * `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
+ * group/other access; in a mounted source: not trusted),
+ * `CODOMYRMEX_ERR_CORRUPT` (not a regular file, empty, over the size
+ * limit), `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
  * `CODOMYRMEX_ERR_NULL_POINTER`.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * `out_exists` NULL or writable.
+ * `out` NULL or valid for `out_cap` bytes; `out_len` NULL or writable.
  */
-codomyrmex_status codomyrmex_key_manager_exists(const codomyrmex_key_manager *km,
-                                                const char *key_id,
-                                                bool *out_exists);
+codomyrmex_status codomyrmex_key_manager_get(const codomyrmex_key_manager *km,
+                                             const char *key_id,
+                                             uint8_t *out,
+                                             size_t out_cap,
+                                             size_t *out_len);
 
 /**
  * Removes the key `key_id` and every version of it: afterwards no file in
- * the key directory holds their bytes.
+ * the key directory holds their bytes. A key file that cannot be read (a
+ * symbolic link, wrong permissions) is removed all the same.
  *
  * Errors: `CODOMYRMEX_ERR_NOT_FOUND`, `CODOMYRMEX_ERR_CORRUPT` (a directory
- * stands at its name), `CODOMYRMEX_ERR_INVALID_KEY_ID`, `CODOMYRMEX_ERR_IO`,
+ * stands at its name), `CODOMYRMEX_ERR_INVALID_KEY_ID`,
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` (read-only source), `CODOMYRMEX_ERR_IO`,
  * `CODOMYRMEX_ERR_NULL_POINTER`.
  *
  * # Safety
@@ -546,75 +648,74 @@ codomyrmex_status codomyrmex_key_manager_delete(const codomyrmex_key_manager *km
                                                 const char *key_id);
 
 /**
- * Writes the ids of all keys into `buf`, sorted bytewise ascending, each
- * followed by one `'\0'`; `*out_len` counts every byte written (NULs
- * included) and `*out_count` the ids. Only regular files named
- * `<valid key id>.key` count.
- *
- * Buffer rule as `codomyrmex_hmac_compute` (`*out_count` is set on success
- * only). `out_count` is required. Errors: `CODOMYRMEX_ERR_IO`,
- * `CODOMYRMEX_ERR_NULL_POINTER`, `CODOMYRMEX_ERR_BUFFER_TOO_SMALL`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `buf` NULL or valid for `cap` bytes;
- * `out_len` and `out_count` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_list(const codomyrmex_key_manager *km,
-                                              char *buf,
-                                              size_t cap,
-                                              size_t *out_len,
-                                              size_t *out_count);
-
-/**
- * Stores `new_key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as the next version
- * of `key_id` and copies the key it replaced into `old_out`; `*old_len == 0`
- * when there was none (the new key is stored all the same, as version 1).
- * The replaced version is kept: data made with it stays usable through
+ * Stores `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as the next version of
+ * `key_id` and copies the key it replaced into `out`; `*out_len == 0` when
+ * there was none (the new key is stored all the same, as version 1). The
+ * replaced version is kept: data made with it stays usable through
  * `codomyrmex_key_manager_get_version` and tagged MACs until it is pruned.
  *
  * Atomic against concurrent rotate, store and delete of the same key in any
  * thread or process: of N concurrent rotations each returns the key the
- * previous one stored. If `old_cap` is too small for the previous key,
- * returns `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*old_len` set to its
- * length and changes nothing on disk. Other errors: as
+ * previous one stored. If `out_cap` is too small for the previous key,
+ * returns `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_len` set to its
+ * length and changes nothing. Other errors: as
  * `codomyrmex_key_manager_store` and `codomyrmex_key_manager_get`.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
- * non-NULL `new_key` valid for `new_key_len` bytes; `old_out` NULL or valid
- * for `old_cap` bytes; `old_len` NULL or writable.
+ * non-NULL `key` valid for `key_len` bytes; `out` NULL or valid for
+ * `out_cap` bytes; `out_len` NULL or writable.
  */
 codomyrmex_status codomyrmex_key_manager_rotate(const codomyrmex_key_manager *km,
                                                 const char *key_id,
-                                                const uint8_t *new_key,
-                                                size_t new_key_len,
-                                                uint8_t *old_out,
-                                                size_t old_cap,
-                                                size_t *old_len);
+                                                const uint8_t *key,
+                                                size_t key_len,
+                                                uint8_t *out,
+                                                size_t out_cap,
+                                                size_t *out_len);
 
 /**
- * HMAC-`alg` of `data` under the stored key `key_id`, which never leaves
- * the library. Buffer rule as `codomyrmex_hmac_compute`; errors as that
- * function and `codomyrmex_key_manager_get`.
+ * HMAC-`alg` of `data` under the current version of the stored key
+ * `key_id`, which never leaves the library. Buffer rule as
+ * `codomyrmex_hmac_compute`; errors as that function and
+ * `codomyrmex_key_manager_get`.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
- * non-NULL `data` valid for `data_len` bytes; `mac_out` NULL or valid for
- * `mac_cap` bytes; `mac_len` NULL or writable.
+ * non-NULL `data` valid for `data_len` bytes; `out` NULL or valid for
+ * `out_cap` bytes; `out_len` NULL or writable.
  */
 codomyrmex_status codomyrmex_key_manager_hmac(const codomyrmex_key_manager *km,
                                               const char *key_id,
                                               codomyrmex_hash_alg alg,
                                               const uint8_t *data,
                                               size_t data_len,
-                                              uint8_t *mac_out,
-                                              size_t mac_cap,
-                                              size_t *mac_len);
+                                              uint8_t *out,
+                                              size_t out_cap,
+                                              size_t *out_len);
 
 /**
- * Checks `mac` against HMAC-`alg` of `data` under the stored key `key_id`,
- * in constant time in the MAC's content: `CODOMYRMEX_OK` or
- * `CODOMYRMEX_ERR_VERIFY_FAILED`; other errors as
+ * HMAC-`alg` of `data` under version `version` (0: current) of `key_id`.
+ * Buffer rule as `codomyrmex_hmac_compute`; errors as that function and
+ * `codomyrmex_key_manager_get_version`.
+ *
+ * # Safety
+ * As `codomyrmex_key_manager_hmac`.
+ */
+codomyrmex_status codomyrmex_key_manager_hmac_version(const codomyrmex_key_manager *km,
+                                                      const char *key_id,
+                                                      uint32_t version,
+                                                      codomyrmex_hash_alg alg,
+                                                      const uint8_t *data,
+                                                      size_t data_len,
+                                                      uint8_t *out,
+                                                      size_t out_cap,
+                                                      size_t *out_len);
+
+/**
+ * Checks `mac` against HMAC-`alg` of `data` under the current version of
+ * the stored key `key_id`, in constant time in the MAC's content:
+ * `CODOMYRMEX_OK` or `CODOMYRMEX_ERR_VERIFY_FAILED`; other errors as
  * `codomyrmex_key_manager_get`.
  *
  * # Safety
@@ -631,10 +732,11 @@ codomyrmex_status codomyrmex_key_manager_hmac_verify(const codomyrmex_key_manage
                                                      size_t mac_len);
 
 /**
- * HKDF-`alg` with the stored key `key_id` as input key material, `salt`
- * (`(NULL, 0)`: none) and `info`, filling `okm_out` with `okm_len` bytes
- * (1 to 255 × digest length). Errors as `codomyrmex_hkdf_derive` and
- * `codomyrmex_key_manager_get`; `okm_out` is untouched on any error.
+ * HKDF-`alg` with the current version of the stored key `key_id` as input
+ * key material, `salt` (`(NULL, 0)`: none) and `info`, filling `okm` with
+ * `okm_len` bytes (1 to 255 × digest length). Errors as
+ * `codomyrmex_hkdf_derive` and `codomyrmex_key_manager_get`; `okm` is
+ * untouched on any error.
  *
  * # Safety
  * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
@@ -647,160 +749,17 @@ codomyrmex_status codomyrmex_key_manager_derive(const codomyrmex_key_manager *km
                                                 size_t salt_len,
                                                 const uint8_t *info,
                                                 size_t info_len,
-                                                uint8_t *okm_out,
+                                                uint8_t *okm,
                                                 size_t okm_len);
 
 /**
- * The library's version, e.g. `"1.0.0"`: a static NUL-terminated string,
- * never freed by the caller.
- */
-const char *codomyrmex_version(void);
-
-/**
- * The name of `status` as a static NUL-terminated string, e.g.
- * `"CODOMYRMEX_ERR_NOT_FOUND"`; `"CODOMYRMEX_UNKNOWN_STATUS"` for any value
- * that is not a status. Never NULL, never freed by the caller.
- */
-const char *codomyrmex_status_name(uint32_t status);
-
-/**
- * Copies the calling thread's last error message into `buf`, like
- * `snprintf`: at most `cap - 1` bytes and a terminating NUL (nothing if
- * `cap` is 0 or `buf` is NULL).
- *
- * Returns the message's full length without the NUL (so a return value
- * `>= cap` means it was truncated), or 0 if this thread has had no failure.
- * The message is one line, names the argument, key id, OS error and path
- * involved, and never contains key material. Reading it does not clear it;
- * successful calls do not change it.
- *
- * # Safety
- * A non-NULL `buf` must point to `cap` writable bytes.
- */
-size_t codomyrmex_last_error_message(char *buf,
-                                     size_t cap);
-
-/**
- * Fills `buf` with `len` bytes from the operating system's CSPRNG.
- *
- * `buf` may be NULL only when `len` is 0. Returns `CODOMYRMEX_OK`,
- * `CODOMYRMEX_ERR_NULL_POINTER` or `CODOMYRMEX_ERR_IO`.
- *
- * # Safety
- * A non-NULL `buf` must point to `len` writable bytes.
- */
-codomyrmex_status codomyrmex_random_bytes(uint8_t *buf,
-                                          size_t len);
-
-/**
- * Overwrites `len` bytes at `buf` with zeros in a way the compiler cannot
- * optimise away: use it on your own copies of keys and derived keys before
- * freeing them. `buf == NULL` does nothing.
- *
- * # Safety
- * A non-NULL `buf` must point to `len` writable bytes.
- */
-void codomyrmex_secure_zero(void *buf,
-                            size_t len);
-
-/**
- * Sets `*out_version` to the current version number of `key_id` (1 for a
- * key never rotated, including key files written by older releases or the
- * original Python module).
- *
- * Errors: as `codomyrmex_key_manager_get`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * `out_version` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_current_version(const codomyrmex_key_manager *km,
-                                                         const char *key_id,
-                                                         uint32_t *out_version);
-
-/**
- * Copies version `version` of `key_id` into `key_out` (0 means the current
- * version); `*key_len` is its length. Buffer rule as
- * `codomyrmex_hmac_compute`.
- *
- * Errors: `CODOMYRMEX_ERR_NOT_FOUND` (no such key, or a version never made
- * or pruned); otherwise as `codomyrmex_key_manager_get`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * `key_out` NULL or valid for `key_cap` bytes; `key_len` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_get_version(const codomyrmex_key_manager *km,
-                                                     const char *key_id,
-                                                     uint32_t version,
-                                                     uint8_t *key_out,
-                                                     size_t key_cap,
-                                                     size_t *key_len);
-
-/**
- * Writes the version numbers of `key_id` that are kept into `out`,
- * ascending (the last is the current version), and their number into
- * `*out_count`. If `cap` (in entries) is too small, returns
- * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_count` set to the number
- * needed; `out` may be NULL when `cap` is 0.
- *
- * Errors: as `codomyrmex_key_manager_get`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * `out` NULL or valid for `cap` entries; `out_count` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_list_versions(const codomyrmex_key_manager *km,
-                                                       const char *key_id,
-                                                       uint32_t *out,
-                                                       size_t cap,
-                                                       size_t *out_count);
-
-/**
- * Removes all but the newest `keep_newest` versions of `key_id` (at least
- * 1: the current version is always kept). Afterwards no file in the key
- * directory holds the bytes of a removed version; tagged MACs made with a
- * removed version no longer verify.
- *
- * Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`keep_newest` is 0); otherwise
- * as `codomyrmex_key_manager_get` and `CODOMYRMEX_ERR_IO`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated.
- */
-codomyrmex_status codomyrmex_key_manager_prune(const codomyrmex_key_manager *km,
-                                               const char *key_id,
-                                               uint32_t keep_newest);
-
-/**
- * HMAC-`alg` of `data` under version `version` (0: current) of `key_id`.
- * Buffer rule as `codomyrmex_hmac_compute`; errors as that function and
- * `codomyrmex_key_manager_get_version`.
- *
- * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
- * non-NULL `data` valid for `data_len` bytes; `mac_out` NULL or valid for
- * `mac_cap` bytes; `mac_len` NULL or writable.
- */
-codomyrmex_status codomyrmex_key_manager_hmac_version(const codomyrmex_key_manager *km,
-                                                      const char *key_id,
-                                                      uint32_t version,
-                                                      codomyrmex_hash_alg alg,
-                                                      const uint8_t *data,
-                                                      size_t data_len,
-                                                      uint8_t *mac_out,
-                                                      size_t mac_cap,
-                                                      size_t *mac_len);
-
-/**
  * HKDF-`alg` with version `version` (0: current) of `key_id` as input key
- * material, filling `okm_out` with `okm_len` bytes (1 to 255 × digest
- * length). Errors as `codomyrmex_hkdf_derive` and
- * `codomyrmex_key_manager_get_version`; `okm_out` is untouched on error.
+ * material, filling `okm` with `okm_len` bytes (1 to 255 × digest length).
+ * Errors as `codomyrmex_hkdf_derive` and
+ * `codomyrmex_key_manager_get_version`; `okm` is untouched on error.
  *
  * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
- * every other non-NULL pointer valid for its length.
+ * As `codomyrmex_key_manager_derive`.
  */
 codomyrmex_status codomyrmex_key_manager_derive_version(const codomyrmex_key_manager *km,
                                                         const char *key_id,
@@ -810,7 +769,7 @@ codomyrmex_status codomyrmex_key_manager_derive_version(const codomyrmex_key_man
                                                         size_t salt_len,
                                                         const uint8_t *info,
                                                         size_t info_len,
-                                                        uint8_t *okm_out,
+                                                        uint8_t *okm,
                                                         size_t okm_len);
 
 /**
@@ -824,22 +783,20 @@ codomyrmex_status codomyrmex_key_manager_derive_version(const codomyrmex_key_man
  * `codomyrmex_key_manager_get`.
  *
  * # Safety
- * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated; a
- * non-NULL `data` valid for `data_len` bytes; `tag_out` NULL or valid for
- * `tag_cap` bytes; `tag_len` NULL or writable.
+ * As `codomyrmex_key_manager_hmac`.
  */
 codomyrmex_status codomyrmex_key_manager_hmac_tagged(const codomyrmex_key_manager *km,
                                                      const char *key_id,
                                                      codomyrmex_hash_alg alg,
                                                      const uint8_t *data,
                                                      size_t data_len,
-                                                     uint8_t *tag_out,
-                                                     size_t tag_cap,
-                                                     size_t *tag_len);
+                                                     uint8_t *out,
+                                                     size_t out_cap,
+                                                     size_t *out_len);
 
 /**
  * Checks the tagged MAC `tag` against `data` with the version of `key_id`
- * it names, in constant time in the MAC.
+ * it names (a staged version included), in constant time in the MAC.
  *
  * Returns `CODOMYRMEX_OK`; `CODOMYRMEX_ERR_VERIFY_FAILED` for a bad format
  * byte, a wrong length, a pruned or unknown version (0 included) or a MAC
@@ -858,6 +815,429 @@ codomyrmex_status codomyrmex_key_manager_hmac_verify_tagged(const codomyrmex_key
                                                             size_t data_len,
                                                             const uint8_t *tag,
                                                             size_t tag_len);
+
+/**
+ * Sets `*out_version` to the current version number of `key_id` (1 for a
+ * key never rotated, including key files written by older releases or the
+ * original Python module).
+ *
+ * Errors: as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out_version` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_current_version(const codomyrmex_key_manager *km,
+                                                         const char *key_id,
+                                                         uint32_t *out_version);
+
+/**
+ * Copies version `version` of `key_id` into `out` (0 means the current
+ * version; a staged version may be read too); `*out_len` is its length.
+ * Buffer rule as `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` (no such key, or a version never made
+ * or pruned); otherwise as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out` NULL or valid for `out_cap` bytes; `out_len` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_get_version(const codomyrmex_key_manager *km,
+                                                     const char *key_id,
+                                                     uint32_t version,
+                                                     uint8_t *out,
+                                                     size_t out_cap,
+                                                     size_t *out_len);
+
+/**
+ * Writes the version numbers of `key_id` into `out`, ascending: retained
+ * older versions, the current one and staged ones. `*out_len` is their
+ * number. If `out_cap` (in entries) is too small, returns
+ * `CODOMYRMEX_ERR_BUFFER_TOO_SMALL` with `*out_len` set to the number
+ * needed; `out` may be NULL when `out_cap` is 0.
+ *
+ * Errors: as `codomyrmex_key_manager_get`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out` NULL or valid for `out_cap` entries; `out_len` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_list_versions(const codomyrmex_key_manager *km,
+                                                       const char *key_id,
+                                                       uint32_t *out,
+                                                       size_t out_cap,
+                                                       size_t *out_len);
+
+/**
+ * Removes all but the newest `keep_newest` versions of `key_id` up to the
+ * current one (at least 1: the current version is always kept; staged
+ * versions newer than it are not touched). Afterwards no file of the key
+ * source holds the bytes of a removed version; tagged MACs made with a
+ * removed version no longer verify.
+ *
+ * Errors: `CODOMYRMEX_ERR_INVALID_ARGUMENT` (`keep_newest` is 0, or a
+ * read-only source); otherwise as `codomyrmex_key_manager_get` and
+ * `CODOMYRMEX_ERR_IO`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated.
+ */
+codomyrmex_status codomyrmex_key_manager_prune(const codomyrmex_key_manager *km,
+                                               const char *key_id,
+                                               uint32_t keep_newest);
+
+/**
+ * Adds `key` (1 to `CODOMYRMEX_MAX_KEY_LEN` bytes) as a staged version of
+ * the existing key `key_id` and sets `*out_version` to its number: it is
+ * listed by `codomyrmex_key_manager_list_versions`, readable with
+ * `codomyrmex_key_manager_get_version` and accepted by
+ * `codomyrmex_key_manager_hmac_verify_tagged`, but not used to make MACs
+ * (`hmac`, `hmac_tagged`, `get`, `derive`) until
+ * `codomyrmex_key_manager_promote`. So every host can learn a new key
+ * before any host signs with it.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` (no such key); otherwise as
+ * `codomyrmex_key_manager_store`.
+ *
+ * # Safety
+ * As `codomyrmex_key_manager_store`; `out_version` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_stage(const codomyrmex_key_manager *km,
+                                               const char *key_id,
+                                               const uint8_t *key,
+                                               size_t key_len,
+                                               uint32_t *out_version);
+
+/**
+ * Like `codomyrmex_key_manager_stage` with a random key of `key_len`
+ * bytes (1 to `CODOMYRMEX_MAX_KEY_LEN`) from the OS CSPRNG.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out_version` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_stage_generate(const codomyrmex_key_manager *km,
+                                                        const char *key_id,
+                                                        size_t key_len,
+                                                        uint32_t *out_version);
+
+/**
+ * Makes the staged version `version` of `key_id` current; the version it
+ * replaces is kept (as after a rotation).
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` unless `version` is staged; otherwise
+ * as `codomyrmex_key_manager_store`.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated.
+ */
+codomyrmex_status codomyrmex_key_manager_promote(const codomyrmex_key_manager *km,
+                                                 const char *key_id,
+                                                 uint32_t version);
+
+/**
+ * Loads every version of `key_id` (current, older and staged) for MACs
+ * with `alg`, and stores a new keyring in `*out` (set on success only;
+ * release it with `codomyrmex_keyring_free`). A MAC with the keyring then
+ * reads no file and costs about two hash compressions plus the data.
+ *
+ * `refresh_ms > 0`: at most this often, a call checks cheaply (no file
+ * read) whether the key changed in the store and reloads it; a rotation,
+ * prune, promotion or delete is seen within `refresh_ms` plus a few
+ * milliseconds. `0`: only `codomyrmex_keyring_refresh` reloads. A reload
+ * that fails keeps the last good keys; only the refresh call reports the
+ * error. A deleted key is wiped: calls then fail with
+ * `CODOMYRMEX_ERR_NOT_FOUND`. The keyring keeps working after `km` is
+ * freed.
+ *
+ * Errors: as `codomyrmex_key_manager_get` for the key and each version;
+ * `CODOMYRMEX_ERR_UNSUPPORTED_ALGORITHM`; `CODOMYRMEX_ERR_IO` if memory
+ * for the keys cannot be mapped.
+ *
+ * # Safety
+ * `km` must be NULL or a live handle; `key_id` NULL or NUL-terminated;
+ * `out` NULL or writable.
+ */
+codomyrmex_status codomyrmex_key_manager_load(const codomyrmex_key_manager *km,
+                                              const char *key_id,
+                                              codomyrmex_hash_alg alg,
+                                              uint32_t refresh_ms,
+                                              codomyrmex_keyring **out);
+
+/**
+ * Wipes the keyring's keys and releases it. `NULL` does nothing. Must not
+ * be called twice on the same keyring, nor while another thread still
+ * uses it.
+ *
+ * # Safety
+ * `kr` must be NULL or a keyring from `codomyrmex_key_manager_load` not
+ * yet freed.
+ */
+void codomyrmex_keyring_free(codomyrmex_keyring *kr);
+
+/**
+ * Checks the store now and reloads the key if it changed; `*out_changed`
+ * says whether the keys served changed.
+ *
+ * Errors: the store's error when the check or the reload fails (the last
+ * good keys are still served); `CODOMYRMEX_ERR_NOT_FOUND` if the key was
+ * deleted (its keys are wiped; a later refresh loads it again once it
+ * exists).
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; `out_changed` NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_refresh(const codomyrmex_keyring *kr,
+                                             bool *out_changed);
+
+/**
+ * Writes the number of the version MACs are made with now into `*out`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; `out` NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_current_version(const codomyrmex_keyring *kr,
+                                                     uint32_t *out);
+
+/**
+ * HMAC of `data` with the current version, the keyring's algorithm: the
+ * same bytes as `codomyrmex_key_manager_hmac` for the same key state.
+ * Buffer rule as `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; a non-NULL `data` valid for
+ * `data_len` bytes; `out` NULL or valid for `out_cap` bytes; `out_len`
+ * NULL or writable.
+ */
+codomyrmex_status codomyrmex_keyring_hmac(const codomyrmex_keyring *kr,
+                                          const uint8_t *data,
+                                          size_t data_len,
+                                          uint8_t *out,
+                                          size_t out_cap,
+                                          size_t *out_len);
+
+/**
+ * Checks `mac` against the HMAC of `data` with the current version, in
+ * constant time in the MAC's content: `CODOMYRMEX_OK` or
+ * `CODOMYRMEX_ERR_VERIFY_FAILED` (a wrong length included).
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; non-NULL `data` and `mac` valid for
+ * their lengths.
+ */
+CODOMYRMEX_MUST_USE
+codomyrmex_status codomyrmex_keyring_hmac_verify(const codomyrmex_keyring *kr,
+                                                 const uint8_t *data,
+                                                 size_t data_len,
+                                                 const uint8_t *mac,
+                                                 size_t mac_len);
+
+/**
+ * A tagged MAC of `data` with the current version (`0x01 || version
+ * (4 bytes, big-endian) || HMAC`): the same bytes as
+ * `codomyrmex_key_manager_hmac_tagged` for the same key state. Buffer rule
+ * as `codomyrmex_hmac_compute`.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * As `codomyrmex_keyring_hmac`.
+ */
+codomyrmex_status codomyrmex_keyring_hmac_tagged(const codomyrmex_keyring *kr,
+                                                 const uint8_t *data,
+                                                 size_t data_len,
+                                                 uint8_t *out,
+                                                 size_t out_cap,
+                                                 size_t *out_len);
+
+/**
+ * Checks the tagged MAC `tag` against `data` with the version it names
+ * (any version the keyring holds, staged ones included), in constant time
+ * in the MAC: `CODOMYRMEX_OK`, or `CODOMYRMEX_ERR_VERIFY_FAILED` for a bad
+ * format byte, a wrong length, a version the keyring does not hold (0
+ * included) or a mismatch.
+ *
+ * Errors: `CODOMYRMEX_ERR_NOT_FOUND` if the key was deleted.
+ *
+ * # Safety
+ * `kr` must be NULL or a live keyring; non-NULL `data` and `tag` valid for
+ * their lengths.
+ */
+CODOMYRMEX_MUST_USE
+codomyrmex_status codomyrmex_keyring_hmac_verify_tagged(const codomyrmex_keyring *kr,
+                                                        const uint8_t *data,
+                                                        size_t data_len,
+                                                        const uint8_t *tag,
+                                                        size_t tag_len);
+
+/**
+ * The library's version, e.g. `"1.1.0"`: a static NUL-terminated string,
+ * never freed by the caller.
+ */
+const char *codomyrmex_version(void);
+
+/**
+ * The name of `status` as a static NUL-terminated string, e.g.
+ * `"CODOMYRMEX_ERR_NOT_FOUND"`; `"CODOMYRMEX_UNKNOWN_STATUS"` for any value
+ * that is not a status. Never NULL, never freed by the caller.
+ */
+const char *codomyrmex_status_name(uint32_t status);
+
+/**
+ * Copies the calling thread's last error message into `out`, like
+ * `snprintf`: at most `out_cap - 1` bytes and a terminating NUL (nothing if
+ * `out_cap` is 0 or `out` is NULL).
+ *
+ * Returns the message's full length without the NUL (so a return value
+ * `>= out_cap` means it was truncated), or 0 if this thread has had no
+ * failure. The message is one line, names the argument, key id, OS error
+ * and path involved, and never contains key material. Reading it does not
+ * clear it; successful calls do not change it.
+ *
+ * # Safety
+ * A non-NULL `out` must point to `out_cap` writable bytes.
+ */
+size_t codomyrmex_last_error_message(char *out,
+                                     size_t out_cap);
+
+/**
+ * The operating system's error number (`errno`) behind the calling
+ * thread's last failure — `EACCES` for a directory that cannot be read,
+ * `ENOSPC` for a full disk — or 0 if that failure had none or there has
+ * been no failure. Lets a binding raise its language's own OS error.
+ */
+int32_t codomyrmex_last_os_error(void);
+
+/**
+ * Fills `buf` with `buf_len` bytes from the operating system's CSPRNG.
+ *
+ * `buf` may be NULL only when `buf_len` is 0. Returns `CODOMYRMEX_OK`,
+ * `CODOMYRMEX_ERR_NULL_POINTER` or `CODOMYRMEX_ERR_IO`.
+ *
+ * # Safety
+ * A non-NULL `buf` must point to `buf_len` writable bytes.
+ */
+codomyrmex_status codomyrmex_random_bytes(uint8_t *buf,
+                                          size_t buf_len);
+
+/**
+ * Overwrites `buf_len` bytes at `buf` with zeros in a way the compiler
+ * cannot optimise away: use it on your own copies of keys and derived keys
+ * before freeing them. `buf == NULL` does nothing.
+ *
+ * # Safety
+ * A non-NULL `buf` must point to `buf_len` writable bytes.
+ */
+void codomyrmex_secure_zero(void *buf,
+                            size_t buf_len);
+
+/**
+ * Creates an options object with the defaults (writable; no extra
+ * trusted owner; writers wait at most 30 000 ms for a lock) and stores it
+ * in `*out_opts` (set on success only; release it with
+ * `codomyrmex_open_options_free`).
+ *
+ * # Safety
+ * `out_opts` must be NULL or writable.
+ */
+codomyrmex_status codomyrmex_open_options_new(codomyrmex_open_options **out_opts);
+
+/**
+ * Releases an options object. `NULL` does nothing. Must not be called
+ * twice on the same object.
+ *
+ * # Safety
+ * `opts` must be NULL or an object from `codomyrmex_open_options_new` not
+ * yet freed.
+ */
+void codomyrmex_open_options_free(codomyrmex_open_options *opts);
+
+/**
+ * With `read_only` true, every write call (`store`, `create`, `generate`,
+ * `rotate`, `delete`, `prune`, `stage`, `promote`) on the opened key
+ * manager fails with `CODOMYRMEX_ERR_INVALID_ARGUMENT` and touches
+ * nothing, and opening creates nothing. Mounted sources are always
+ * read-only.
+ *
+ * # Safety
+ * `opts` must be NULL or a live options object not used by another thread
+ * during the call.
+ */
+codomyrmex_status codomyrmex_open_options_set_read_only(codomyrmex_open_options *opts,
+                                                        bool read_only);
+
+/**
+ * In a mounted source, also trust files and directories owned by `uid`
+ * (the agent that writes them, such as Vault Agent's user), besides root
+ * and the effective user. A later call replaces the uid.
+ *
+ * # Safety
+ * As `codomyrmex_open_options_set_read_only`.
+ */
+codomyrmex_status codomyrmex_open_options_set_trusted_uid(codomyrmex_open_options *opts,
+                                                          uint32_t uid);
+
+/**
+ * Writers of a key wait at most `ms` milliseconds for another writer's
+ * lock (default 30 000), then fail with `CODOMYRMEX_ERR_IO` and a message
+ * saying "timed out waiting for the lock on <dir>"; 0 waits as long as it
+ * takes.
+ *
+ * # Safety
+ * As `codomyrmex_open_options_set_read_only`.
+ */
+codomyrmex_status codomyrmex_open_options_set_lock_timeout_ms(codomyrmex_open_options *opts,
+                                                              uint32_t ms);
+
+/**
+ * Seal every key file and version record written through the opened key
+ * manager under the key-encryption key (KEK) in the file `path`: exactly
+ * 32 random bytes (`codomyrmex-keys kek generate` makes one), a regular
+ * file owned by this user or root, not a symbolic link, with no access for
+ * group or others — else `CODOMYRMEX_ERR_INSECURE_PERMISSIONS` (or
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT` for another length) when the key
+ * manager is opened, which reads it once. Keep it outside the key
+ * directory. Plain files stay readable unless
+ * `codomyrmex_open_options_set_require_sealed`.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; `path` NULL or
+ * NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_kek_file(codomyrmex_open_options *opts,
+                                                       const char *path);
+
+/**
+ * Like `codomyrmex_open_options_set_kek_file` for the systemd credential
+ * `name`: the file `$CREDENTIALS_DIRECTORY/<name>` that `LoadCredential=`
+ * or `LoadCredentialEncrypted=` (a TPM-bound KEK) provides. `name` must be
+ * a plain file name (no `/`, not `.` or `..`, valid UTF-8), else
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; `name` NULL or
+ * NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_kek_credential(codomyrmex_open_options *opts,
+                                                             const char *name);
+
+/**
+ * With `require` true, reading a key file or version record that is not
+ * sealed fails with `CODOMYRMEX_ERR_CORRUPT`, so nobody who can write the
+ * key directory can slip a plain key in.
+ *
+ * # Safety
+ * As `codomyrmex_open_options_set_read_only`.
+ */
+codomyrmex_status codomyrmex_open_options_set_require_sealed(codomyrmex_open_options *opts,
+                                                             bool require);
 
 #ifdef __cplusplus
 }  // extern "C"

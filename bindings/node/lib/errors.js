@@ -1,6 +1,8 @@
 'use strict';
 // Status codes of the C contract and the errors they become.
 
+const { getSystemErrorName } = require('node:util');
+
 /** The status codes of the C contract (codomyrmex_status); values are permanent. */
 const Status = Object.freeze({
   OK: 0,
@@ -29,16 +31,31 @@ function codeOf(status) {
   return NAMES[status] ?? 'CODOMYRMEX_UNKNOWN_STATUS';
 }
 
+/** 'EACCES' for 13, as Node names system errors; null for 0 or an errno Node does not know. */
+function errnoName(osError) {
+  if (!Number.isInteger(osError) || osError <= 0) return null;
+  const name = getSystemErrorName(-osError);
+  return /^E[A-Z0-9]+$/.test(name) ? name : null;
+}
+
 /**
  * An error reported by codomyrmex_keys. `status` is the C status number,
- * `code` its name (e.g. 'CODOMYRMEX_ERR_NOT_FOUND'), `message` the
+ * `statusName` its name (e.g. 'CODOMYRMEX_ERR_NOT_FOUND'), `message` the
  * library's one-line explanation (never key material).
+ *
+ * When the operating system was behind the failure (`osError`, the
+ * positive errno codomyrmex_last_os_error reports), the error carries it
+ * as Node's own fs errors do: `errno` is its negative (-13) and `code` its
+ * name ('EACCES'; `statusName` for an errno Node cannot name). Otherwise
+ * `errno` is undefined and `code` is `statusName`.
  */
 class CodomyrmexError extends Error {
-  constructor(status, message) {
+  constructor(status, message, osError = 0) {
     super(message || codeOf(status));
     this.status = status;
-    this.code = codeOf(status);
+    this.statusName = codeOf(status);
+    this.code = errnoName(osError) ?? this.statusName;
+    if (Number.isInteger(osError) && osError > 0) this.errno = -osError;
   }
 
   get name() {
@@ -80,10 +97,10 @@ const BY_STATUS = new Map([
   [Status.INTERNAL, InternalError],
 ]);
 
-/** The error object for a nonzero status: the subclass for it, or CodomyrmexError. */
-function errorFor(status, message) {
+/** The error object for a nonzero status: the subclass for it, or CodomyrmexError; `osError` as the constructor's. */
+function errorFor(status, message, osError = 0) {
   const Cls = BY_STATUS.get(status) ?? CodomyrmexError;
-  return new Cls(status, message);
+  return new Cls(status, message, osError);
 }
 
 module.exports = {

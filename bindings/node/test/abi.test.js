@@ -3,7 +3,8 @@
 // the C interface. Every function of the .abi file must be declared here
 // (and nothing else) with the same return and parameter types; every
 // constant and status value must be the binding's. A library of another
-// major version is refused when the package loads.
+// major version, or of an older minor version than the functions need, is
+// refused when the package loads.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -12,7 +13,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const keys = require('..');
-const { PROTOTYPES, ABI_MAJOR } = require('../lib/native');
+const { PROTOTYPES, ABI_MAJOR, ABI_MINOR } = require('../lib/native');
 
 const ABI_FILE = path.resolve(__dirname, '..', '..', '..', 'abi', 'codomyrmex_keys.abi');
 
@@ -24,6 +25,7 @@ const KINDS = {
   uint32_t: 'u32',
   codomyrmex_hash_alg: 'u32',
   codomyrmex_status: 'int',
+  int32_t: 'int',
 };
 
 function kind(cType) {
@@ -97,22 +99,35 @@ test('constants and status values match the .abi file', { skip }, () => {
   assert.deepEqual({ ...keys.Status }, expected);
 });
 
-test('a library of another major version is refused', (t) => {
+/** Loads the package in a child process over a fake library that reports `version`; null without a C compiler. */
+function loadWithVersion(t, version) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codomyrmex-node-abi-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'fake.c'), 'const char *codomyrmex_version(void) { return "2.0.0"; }\n');
+  fs.writeFileSync(path.join(dir, 'fake.c'), `const char *codomyrmex_version(void) { return "${version}"; }\n`);
   try {
     execFileSync('cc', ['-shared', '-fPIC', '-o', path.join(dir, 'libcodomyrmex_keys.so.1'), path.join(dir, 'fake.c')]);
   } catch {
-    t.skip('no C compiler');
-    return;
+    return null;
   }
-  const run = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '..'))})`], {
+  return spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.resolve(__dirname, '..'))})`], {
     env: { ...process.env, CODOMYRMEX_KEYS_LIB_DIR: dir },
     encoding: 'utf8',
   });
+}
+
+test('a library of another major version is refused', (t) => {
+  const run = loadWithVersion(t, '2.0.0');
+  if (run === null) return t.skip('no C compiler');
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /is version 2\.0\.0 of the library, but this package needs version 1\.x/);
+});
+
+test('a library of an older minor version is refused', (t) => {
+  assert.equal(ABI_MINOR, 1);
+  const run = loadWithVersion(t, '1.0.3');
+  if (run === null) return t.skip('no C compiler');
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /is version 1\.0\.3 of the library, but this package needs version 1\.1 or later/);
 });
 
 test('the ES module exports what the CommonJS module exports', async () => {

@@ -42,6 +42,7 @@ test('cross.sh: node writes and verifies its own MAC and tag', (t) => {
   assert.equal(w.status, 0, w.out + w.err);
   assert.equal(fs.readFileSync(path.join(dir, 'cross-node.mac'), 'utf8'), `${expectedHex('node')}\n`);
   assert.equal(fs.readFileSync(path.join(dir, 'cross-node.tag'), 'utf8'), `0100000001${expectedHex('node')}\n`);
+  assert.equal(fs.readFileSync(path.join(dir, 'cross-node.ktag'), 'utf8'), `0100000001${expectedHex('node')}\n`);
   // A second write replaces the key (as its next version) and the files.
   assert.equal(cross(NODE_DIR, 'write', dir).status, 0);
   assert.ok(fs.readFileSync(path.join(dir, 'cross-node.tag'), 'utf8').startsWith('0100000002'));
@@ -59,9 +60,22 @@ test('cross.sh: verify reports a wrong MAC and a missing tag', (t) => {
   fs.writeFileSync(macFile, (text[0] === '0' ? '1' : '0') + text.slice(1));
   const v = cross(NODE_DIR, 'verify', dir);
   assert.notEqual(v.status, 0);
-  assert.match(v.out, /FAIL node: .*hmacVerify/);
+  assert.match(v.out, /FAIL node: .*hmacVerify.*keyring/);
   fs.unlinkSync(path.join(dir, 'cross-node.tag'));
   assert.notEqual(cross(NODE_DIR, 'verify', dir).status, 0);
+});
+
+test('cross.sh: verify reports a wrong or missing keyring tag', (t) => {
+  const dir = tempKeyDir(t);
+  assert.equal(cross(NODE_DIR, 'write', dir).status, 0);
+  const ktag = path.join(dir, 'cross-node.ktag');
+  const text = fs.readFileSync(ktag, 'utf8');
+  fs.writeFileSync(ktag, `${text.slice(0, -2)}${text.at(-2) === '0' ? '1' : '0'}\n`);
+  const v = cross(NODE_DIR, 'verify', dir);
+  assert.notEqual(v.status, 0);
+  assert.match(v.out, /FAIL node: hmacVerifyTagged \.ktag: .*; keyring: /);
+  fs.unlinkSync(ktag);
+  assert.match(cross(NODE_DIR, 'verify', dir).out, /FAIL node: read \.ktag: /);
 });
 
 test('cross.sh: node and python verify each other', { skip: havePython ? false : 'python3 not found' }, (t) => {

@@ -6,6 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { getSystemErrorName } = require('node:util');
 const keys = require('..');
 
 function tempRoot(t) {
@@ -14,7 +15,7 @@ function tempRoot(t) {
   return root;
 }
 
-/** Asserts that `fn` throws `Cls` with the given status, its code, and a message. */
+/** Asserts that `fn` throws `Cls` with the given status, its name, and a message. */
 function assertError(fn, Cls, status) {
   let caught = null;
   try {
@@ -27,7 +28,9 @@ function assertError(fn, Cls, status) {
   assert.ok(caught instanceof keys.CodomyrmexError);
   assert.ok(caught instanceof Error);
   assert.equal(caught.status, status);
-  assert.equal(caught.code, keys.statusName(status));
+  assert.equal(caught.statusName, keys.statusName(status));
+  const errnoName = caught.errno === undefined ? null : getSystemErrorName(caught.errno);
+  assert.equal(caught.code, errnoName?.startsWith('E') ? errnoName : caught.statusName);
   assert.equal(caught.name, Cls.name);
   assert.ok(caught.message.length > 0);
   assert.ok(!caught.message.includes('\n'));
@@ -124,6 +127,7 @@ test('directory and file problems: IO, insecure permissions, corrupt', (t) => {
   fs.writeFileSync(file, 'x');
   const io = assertError(() => keys.KeyManager.open(file), keys.IoError, keys.Status.IO);
   assert.match(io.message, /a-file/);
+  assert.equal(io.code, 'ENOTDIR'); // the library found a regular file where a directory was needed
   assertError(() => keys.KeyManager.open(''), keys.InvalidArgumentError, keys.Status.INVALID_ARGUMENT);
   assertError(() => keys.KeyManager.open('a\0b'), keys.InvalidArgumentError, 2);
 
@@ -150,10 +154,16 @@ test('directory and file problems: IO, insecure permissions, corrupt', (t) => {
 test('error objects: classes, codes, last error message', () => {
   const e = new keys.CodomyrmexError(6, 'some message');
   assert.equal(e.code, 'CODOMYRMEX_ERR_NOT_FOUND');
+  assert.equal(e.statusName, 'CODOMYRMEX_ERR_NOT_FOUND');
+  assert.equal(e.errno, undefined);
   assert.equal(e.status, 6);
   assert.equal(e.name, 'CodomyrmexError');
   const u = new keys.CodomyrmexError(77, 'odd');
   assert.equal(u.code, 'CODOMYRMEX_UNKNOWN_STATUS');
+  const io = new keys.IoError(9, 'disk full', 28);
+  assert.deepEqual([io.code, io.errno, io.statusName], ['ENOSPC', -28, 'CODOMYRMEX_ERR_IO']);
+  const odd = new keys.IoError(9, 'unknown errno', 99999);
+  assert.deepEqual([odd.code, odd.errno], ['CODOMYRMEX_ERR_IO', -99999]);
   try {
     keys.hmac(42, '', '');
     assert.fail('expected an error');

@@ -7,10 +7,13 @@ import {
   HashAlg,
   Hmac,
   KeyManager,
+  Keyring,
   NotFoundError,
   VerifyFailedError,
   type Algorithm,
   type BinaryLike,
+  type ErrnoCode,
+  type OpenOptions,
   type StatusCode,
 } from '..';
 
@@ -18,6 +21,7 @@ function library(): void {
   const v: string = keys.version();
   const name: StatusCode = keys.statusName(keys.Status.NOT_FOUND);
   const msg: string = keys.lastErrorMessage();
+  const errno: number = keys.lastOsError();
   const r: Buffer = keys.randomBytes(32);
   keys.secureZero(r);
   keys.secureZero(new Uint32Array(4));
@@ -26,7 +30,7 @@ function library(): void {
   const alg: 1 | 2 | 3 = keys.hashAlgFromName('SHA-256');
   const dl: 32 | 48 | 64 = keys.digestLength(HashAlg.SHA384);
   const path: string = keys.libraryPath;
-  void [v, name, msg, lens, alg, dl, path];
+  void [v, name, msg, errno, lens, alg, dl, path];
 }
 
 function oneShot(key: BinaryLike, data: BinaryLike): void {
@@ -59,7 +63,46 @@ function withDispose(): void {
   const h = new Hmac('sha384', 'key');
   h[Symbol.dispose]();
   const km = KeyManager.open();
+  const ring = km.load('a', 'sha256');
+  ring[Symbol.dispose]();
   km[Symbol.dispose]();
+}
+
+function sources(dir: string): void {
+  const options: OpenOptions = { readOnly: true, trustedUid: 1000, lockTimeoutMs: 500, requireSealed: false };
+  KeyManager.openWith('mounted:/run/secrets', options).close();
+  KeyManager.openWith(new URL('file:///srv/keys'), { kekFile: '/etc/app/kek' }).close();
+  KeyManager.openWith(null, { kekCredential: 'kek' }).close();
+  const km = KeyManager.openWith(dir);
+  try {
+    const staged: number = km.stage('a', 'next key');
+    const generated: number = km.stageGenerate('a', 48);
+    km.promote('a', staged);
+    const sealed: number = km.sealAll();
+    const ring: Keyring = km.load('a', HashAlg.SHA384, 100);
+    try {
+      const changed: boolean = ring.refresh();
+      const current: number = ring.currentVersion();
+      const mac: Buffer = ring.hmac('data');
+      ring.hmacVerify('data', mac);
+      const tag: Buffer = ring.hmacTagged(new Uint8Array([1, 2]));
+      ring.hmacVerifyTagged(new Uint8Array([1, 2]), tag);
+      const id: string = ring.keyId;
+      const alg: 1 | 2 | 3 = ring.alg;
+      void [generated, sealed, changed, current, id, alg, ring.closed];
+    } finally {
+      ring.close();
+    }
+  } catch (err) {
+    if (err instanceof CodomyrmexError) {
+      const code: StatusCode | ErrnoCode = err.code;
+      const statusName: StatusCode = err.statusName;
+      const errno: number | undefined = err.errno;
+      if (err.code === 'EACCES' || err.code === 'CODOMYRMEX_ERR_IO') console.error(code, statusName, errno);
+    }
+  } finally {
+    km.close();
+  }
 }
 
 function keyManager(dir: string): void {
@@ -94,8 +137,8 @@ function keyManager(dir: string): void {
   } catch (err) {
     if (err instanceof NotFoundError) {
       const s: number = err.status;
-      const code: StatusCode = err.code;
-      void [s, code];
+      const name: StatusCode = err.statusName;
+      void [s, name];
     } else if (err instanceof VerifyFailedError) {
       console.error(err.message);
     } else if (err instanceof CodomyrmexError && err.code === 'CODOMYRMEX_ERR_IO') {
@@ -119,5 +162,11 @@ KeyManager.open().get(42);
 keys.hmac('sha256', 'key');
 // @ts-expect-error rotate may return null
 const notNull: Buffer = KeyManager.open().rotate('a', 'b');
+// @ts-expect-error unknown option
+KeyManager.openWith('/k', { readonly: true });
+// @ts-expect-error Keyring has no public constructor
+new Keyring();
+// @ts-expect-error a status code is not a number
+const wrong: number = new CodomyrmexError(9).code;
 
-void [library, oneShot, streaming, withDispose, keyManager, notNull];
+void [library, oneShot, streaming, withDispose, keyManager, sources, notNull, wrong];

@@ -35,7 +35,7 @@ from ._crypto import (
     status_name,
     version,
 )
-from ._native import last_error_message, library_path
+from ._native import last_error_message, last_os_error, library_path
 from .algorithms import Algorithm, HashAlg, digest_size, hash_alg_from_name
 from .errors import (
     AlreadyExistsError,
@@ -54,6 +54,8 @@ from .errors import (
     VerifyFailedError,
 )
 from .key_manager import KeyManager
+from .keyring import Keyring
+from .options import OpenOptions
 
 __all__ = [
     # constants and types
@@ -71,6 +73,7 @@ __all__ = [
     "version",
     "status_name",
     "last_error_message",
+    "last_os_error",
     "random_bytes",
     "secure_zero",
     # algorithms
@@ -86,6 +89,8 @@ __all__ = [
     "hkdf_expand",
     # key manager
     "KeyManager",
+    "OpenOptions",
+    "Keyring",
     # errors
     "CodomyrmexError",
     "NullPointerError",

@@ -16,6 +16,7 @@ __all__ = [
     "Inputs",
     "key_id_arg",
     "key_dir_arg",
+    "location_arg",
     "size_arg",
     "u32_arg",
     "scratch",
@@ -108,6 +109,19 @@ def key_dir_arg(key_dir: KeyDir | None) -> bytes | None:
     path = os.fsencode(key_dir)
     if b"\0" in path:
         raise InvalidArgumentError(Status.INVALID_ARGUMENT, "invalid key directory: the path contains a NUL byte")
+    return path
+
+
+def location_arg(location: KeyDir | None) -> bytes | None:
+    """A key source location as C string bytes: ``None`` (the default directory), a path or ``mounted:<dir>``.
+
+    A path object (``os.PathLike``) is always a directory: a relative one is
+    given a ``./`` prefix, so that a directory named ``a:b`` is not read as
+    the scheme ``a:``.
+    """
+    path = key_dir_arg(location)
+    if path is not None and isinstance(location, os.PathLike) and not os.path.isabs(path):
+        path = b"./" + path
     return path
 
 

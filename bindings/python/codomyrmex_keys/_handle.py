@@ -1,14 +1,19 @@
-"""Ownership of a native handle (key manager, HMAC stream)."""
+"""Ownership of a native handle (key manager, keyring, HMAC stream)."""
 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
+from typing import TypeVar
 
 from .errors import NullPointerError, Status
 
-__all__ = ["Handle"]
+__all__ = ["Handle", "Resource"]
+
+_R = TypeVar("_R", bound="Resource")
 
 
 class Handle:
@@ -57,3 +62,44 @@ class Handle:
             while self._users:
                 self._cond.wait()
         self._free(ptr)
+
+
+class Resource:
+    """An object that owns a :class:`Handle` and must be closed, as a file must.
+
+    ``close()`` or a ``with`` block releases it. One garbage-collected
+    unclosed is closed then, with a ``ResourceWarning`` saying
+    ``_unclosed_message()`` (shown by ``python -X dev``, ``-W default`` and
+    test runners).
+    """
+
+    _handle: Handle
+
+    def _unclosed_message(self) -> str:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        handle: Handle | None = getattr(self, "_handle", None)  # None if __init__ refused
+        if handle is not None and not handle.closed:
+            warnings.warn(self._unclosed_message(), ResourceWarning, stacklevel=2, source=self)
+            handle.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._handle.closed
+
+    def close(self) -> None:
+        """Releases the handle, after the calls in flight; later calls raise NullPointerError. Idempotent."""
+        self._handle.close()
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -11,31 +11,45 @@ Where the library comes from, first match wins:
    Debian package ``libcodomyrmex-keys1``, ``ldconfig``, ``LD_LIBRARY_PATH``).
 
 Never a path relative to the current directory. The library must be of the
-major version this package was written for (``ABI_MAJOR``): another one is
-refused with an ImportError that says which file and version were found.
+major version this package was written for (``ABI_MAJOR``), at least the
+minor version that added the last function it declares (``ABI_MINOR``):
+another one is refused with an ImportError that says which file and
+version were found.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_void_p
 from pathlib import Path
 from typing import Any, Final
 
 from .errors import Status, error_for
 
-__all__ = ["lib", "library_path", "check", "last_error_message", "secure_zero_raw", "LIB_DIR_ENV", "ABI_MAJOR"]
+__all__ = [
+    "lib",
+    "library_path",
+    "check",
+    "last_error_message",
+    "last_os_error",
+    "secure_zero_raw",
+    "LIB_DIR_ENV",
+    "ABI_MAJOR",
+    "ABI_MINOR",
+]
 
 LIB_DIR_ENV: Final = "CODOMYRMEX_KEYS_LIB_DIR"
 #: The major version of the C library this package is written for.
 ABI_MAJOR: Final = 1
+#: The oldest minor version of that major version with every function this package declares.
+ABI_MINOR: Final = 1
 _SONAME: Final = f"libcodomyrmex_keys.so.{ABI_MAJOR}"
 _BUNDLED: Final = Path(__file__).resolve().parent / "_lib" / _SONAME
 
 
 def _open(path: str) -> ctypes.CDLL:
-    """Opens the library at ``path`` and checks its major version."""
+    """Opens the library at ``path`` and checks its version."""
     cdll = ctypes.CDLL(path)
     try:
         version_fn = cdll.codomyrmex_version
@@ -44,11 +58,13 @@ def _open(path: str) -> ctypes.CDLL:
     version_fn.restype = c_char_p
     version_fn.argtypes = []
     found = (version_fn() or b"").decode("ascii", "replace")
-    major = found.split(".", 1)[0]
-    if major != str(ABI_MAJOR):
+    major, _, rest = found.partition(".")
+    minor = rest.split(".", 1)[0]
+    if major != str(ABI_MAJOR) or not minor.isdigit() or int(minor) < ABI_MINOR:
+        needs = f"{ABI_MAJOR}.x" if major != str(ABI_MAJOR) else f"{ABI_MAJOR}.{ABI_MINOR} or later"
         raise ImportError(
             f"codomyrmex_keys: {path} is version {found or '(unknown)'} of the library, but this package "
-            f"needs version {ABI_MAJOR}.x: install libcodomyrmex-keys{ABI_MAJOR} or a wheel that bundles it"
+            f"needs version {needs}: install libcodomyrmex-keys{ABI_MAJOR} or a wheel that bundles it"
         )
     return cdll
 
@@ -90,6 +106,7 @@ _PROTOTYPES: Final[list[tuple[str, Any, list[Any]]]] = [
     ("codomyrmex_version", c_char_p, []),
     ("codomyrmex_status_name", c_char_p, [c_uint32]),
     ("codomyrmex_last_error_message", c_size_t, [_u8p, c_size_t]),
+    ("codomyrmex_last_os_error", c_int32, []),
     ("codomyrmex_random_bytes", _status, [_u8p, c_size_t]),
     ("codomyrmex_secure_zero", None, [_u8p, c_size_t]),
     # §4 algorithms
@@ -109,6 +126,7 @@ _PROTOTYPES: Final[list[tuple[str, Any, list[Any]]]] = [
     ("codomyrmex_hkdf_expand", _status, [_alg, _u8p, c_size_t, _u8p, c_size_t, _u8p, c_size_t]),
     # §7 key manager
     ("codomyrmex_key_manager_open", _status, [c_char_p, POINTER(c_void_p)]),
+    ("codomyrmex_key_manager_open_with", _status, [c_char_p, c_void_p, POINTER(c_void_p)]),
     ("codomyrmex_key_manager_free", None, [c_void_p]),
     ("codomyrmex_key_manager_dir", _status, [c_void_p, _u8p, c_size_t, _sizep]),
     ("codomyrmex_key_manager_store", _status, [c_void_p, c_char_p, _u8p, c_size_t]),
@@ -151,6 +169,29 @@ _PROTOTYPES: Final[list[tuple[str, Any, list[Any]]]] = [
         _status,
         [c_void_p, c_char_p, _alg, _u8p, c_size_t, _u8p, c_size_t],
     ),
+    # §9 and §11 open options
+    ("codomyrmex_open_options_new", _status, [POINTER(c_void_p)]),
+    ("codomyrmex_open_options_free", None, [c_void_p]),
+    ("codomyrmex_open_options_set_read_only", _status, [c_void_p, c_bool]),
+    ("codomyrmex_open_options_set_trusted_uid", _status, [c_void_p, c_uint32]),
+    ("codomyrmex_open_options_set_lock_timeout_ms", _status, [c_void_p, c_uint32]),
+    ("codomyrmex_open_options_set_kek_file", _status, [c_void_p, c_char_p]),
+    ("codomyrmex_open_options_set_kek_credential", _status, [c_void_p, c_char_p]),
+    ("codomyrmex_open_options_set_require_sealed", _status, [c_void_p, c_bool]),
+    # §11 sealing, §12 staged rotation
+    ("codomyrmex_key_manager_seal_all", _status, [c_void_p, _sizep]),
+    ("codomyrmex_key_manager_stage", _status, [c_void_p, c_char_p, _u8p, c_size_t, POINTER(c_uint32)]),
+    ("codomyrmex_key_manager_stage_generate", _status, [c_void_p, c_char_p, c_size_t, POINTER(c_uint32)]),
+    ("codomyrmex_key_manager_promote", _status, [c_void_p, c_char_p, c_uint32]),
+    # §10 keyrings
+    ("codomyrmex_key_manager_load", _status, [c_void_p, c_char_p, _alg, c_uint32, POINTER(c_void_p)]),
+    ("codomyrmex_keyring_free", None, [c_void_p]),
+    ("codomyrmex_keyring_refresh", _status, [c_void_p, POINTER(c_bool)]),
+    ("codomyrmex_keyring_current_version", _status, [c_void_p, POINTER(c_uint32)]),
+    ("codomyrmex_keyring_hmac", _status, [c_void_p, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_keyring_hmac_verify", _status, [c_void_p, _u8p, c_size_t, _u8p, c_size_t]),
+    ("codomyrmex_keyring_hmac_tagged", _status, [c_void_p, _u8p, c_size_t, _u8p, c_size_t, _sizep]),
+    ("codomyrmex_keyring_hmac_verify_tagged", _status, [c_void_p, _u8p, c_size_t, _u8p, c_size_t]),
 ]
 
 for _name, _restype, _argtypes in _PROTOTYPES:
@@ -169,14 +210,19 @@ def last_error_message() -> str:
     return buf.raw[: min(n, len(buf) - 1)].decode("utf-8", "replace")
 
 
+def last_os_error() -> int | None:
+    """The errno behind this thread's last failure (``None`` if it had none, or there was no failure)."""
+    return int(lib.codomyrmex_last_os_error()) or None
+
+
 def check(status: int) -> None:
-    """Raises the exception for a nonzero status, with the message of the call that just failed.
+    """Raises the exception for a nonzero status, with the message and errno of the call that just failed.
 
     Must run on the thread that made the call, before any other library call
-    on it (the message is per thread).
+    on it (both are per thread).
     """
     if status != Status.OK:
-        raise error_for(status, last_error_message())
+        raise error_for(status, last_error_message(), last_os_error())
 
 
 def secure_zero_raw(buf: Any, size: int) -> None:

@@ -1,9 +1,19 @@
-"""Status codes of the C contract and the exceptions they become."""
+"""Status codes of the C contract and the exceptions they become.
+
+An error the operating system reported (``codomyrmex_last_os_error`` is not
+0) carries its ``errno`` and is also an instance of the ``OSError`` subclass
+Python uses for that errno (``PermissionError`` for ``EACCES``,
+``NotADirectoryError`` for ``ENOTDIR``, ``TimeoutError`` for ``ETIMEDOUT``,
+``OSError`` itself for the rest), so ``except PermissionError`` works as it
+does around ``open()``. ``IoError`` is always an ``OSError``.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
 from enum import IntEnum
-from typing import Final
+from typing import Any, Final, cast
 
 __all__ = [
     "Status",
@@ -60,18 +70,25 @@ class CodomyrmexError(Exception):
 
     ``status`` is the C status number, ``code`` its name (for example
     ``"CODOMYRMEX_ERR_NOT_FOUND"``) and ``message`` the library's one-line
-    explanation, which never contains key material.
+    explanation, which never contains key material. ``errno`` is the
+    operating system's error number behind the failure, or ``None``; an
+    error with one is also the ``OSError`` subclass Python uses for it, with
+    ``strerror`` set as ``OSError`` sets it.
     """
 
     status: int
     code: str
     message: str
+    errno: int | None
 
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(self, status: int, message: str = "", errno: int | None = None) -> None:
         self.status = int(status)
         self.code = status_code(self.status)
         self.message = message or self.code
         super().__init__(self.message)
+        self.errno = errno or None
+        if isinstance(self, OSError) and self.errno is not None:
+            cast(OSError, self).strerror = os.strerror(self.errno)
 
     def __str__(self) -> str:
         return f"{self.message} [{self.code}]"
@@ -79,8 +96,9 @@ class CodomyrmexError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.message!r})"
 
-    def __reduce__(self) -> tuple[type[CodomyrmexError], tuple[int, str]]:
-        return (type(self), (self.status, self.message))
+    def __reduce__(self) -> tuple[Any, tuple[type[CodomyrmexError], int, str, int | None]]:
+        library_class = _LIBRARY_CLASS.get(type(self), type(self))
+        return (_rebuild, (library_class, self.status, self.message, self.errno))
 
 
 class NullPointerError(CodomyrmexError):
@@ -115,8 +133,11 @@ class VerifyFailedError(CodomyrmexError):
     """The MAC does not match."""
 
 
-class IoError(CodomyrmexError):
-    """The operating system refused or failed; the message names the errno and the path."""
+class IoError(CodomyrmexError, OSError):
+    """The operating system refused or failed; the message names the errno and the path.
+
+    Always an ``OSError``; ``errno`` says which error, when the library knows it.
+    """
 
 
 class InsecurePermissionsError(CodomyrmexError):
@@ -147,6 +168,39 @@ _BY_STATUS: Final[dict[int, type[CodomyrmexError]]] = {
 }
 
 
-def error_for(status: int, message: str) -> CodomyrmexError:
-    """The exception for a nonzero status: its subclass, or CodomyrmexError for an unknown one."""
-    return _BY_STATUS.get(status, CodomyrmexError)(status, message)
+# The classes os_flavoured made, each mapped to the library class it extends.
+_LIBRARY_CLASS: dict[type[CodomyrmexError], type[CodomyrmexError]] = {}
+_FLAVOURED: dict[tuple[type[CodomyrmexError], type[OSError]], type[CodomyrmexError]] = {}
+_FLAVOURED_LOCK = threading.Lock()
+
+
+def os_flavoured(cls: type[CodomyrmexError], errno: int | None) -> type[CodomyrmexError]:
+    """``cls``, made also the ``OSError`` subclass Python raises for ``errno``.
+
+    ``cls`` itself when ``errno`` is ``None`` or 0, or when ``cls`` already is
+    that subclass; otherwise a subclass of both, named as ``cls`` and made
+    once per pair.
+    """
+    if not errno:
+        return cls
+    os_class = type(OSError(errno, ""))
+    if issubclass(cls, os_class):
+        return cls
+    with _FLAVOURED_LOCK:
+        flavoured = _FLAVOURED.get((cls, os_class))
+        if flavoured is None:
+            flavoured = type(cls.__name__, (cls, os_class), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+            flavoured.__qualname__ = cls.__qualname__
+            _FLAVOURED[(cls, os_class)] = flavoured
+            _LIBRARY_CLASS[flavoured] = cls
+    return flavoured
+
+
+def _rebuild(cls: type[CodomyrmexError], status: int, message: str, errno: int | None) -> CodomyrmexError:
+    """Unpickles an error: ``cls`` with its ``OSError`` flavour for ``errno``."""
+    return os_flavoured(cls, errno)(status, message, errno)
+
+
+def error_for(status: int, message: str, errno: int | None = None) -> CodomyrmexError:
+    """The exception for a nonzero status: its subclass (CodomyrmexError for an unknown one), OS-flavoured."""
+    return _rebuild(_BY_STATUS.get(status, CodomyrmexError), status, message, errno)

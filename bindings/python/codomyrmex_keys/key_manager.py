@@ -1,26 +1,37 @@
-"""The key manager: an open key directory (C contract §7 and §8)."""
+"""The key manager: an open key source (C contract §7 to §12)."""
 
 from __future__ import annotations
 
 import builtins
 import ctypes
 import os
-import warnings
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Literal, overload
 
-from ._buffers import BytesLike, Inputs, KeyDir, key_dir_arg, key_id_arg, scratch, size_arg, take, u32_arg
+from ._buffers import (
+    BytesLike,
+    Inputs,
+    KeyDir,
+    key_dir_arg,
+    key_id_arg,
+    location_arg,
+    scratch,
+    size_arg,
+    take,
+    u32_arg,
+)
 from ._crypto import MAX_DIGEST_LEN, MAX_KEY_LEN, TAG_OVERHEAD, okm_buffer, okm_result
-from ._handle import Handle
+from ._handle import Handle, Resource
 from ._native import check, lib
 from .algorithms import Algorithm, HashAlg, alg_arg
 from .errors import Status
+from .keyring import _LOAD, Keyring
+from .options import OpenOptions, native_options
 
 __all__ = ["KeyManager"]
 
 
-_OPEN = object()  # only KeyManager.open wraps a native handle
+_OPEN = object()  # only KeyManager.open and open_with wrap a native handle
 
 
 def _free_key_manager(ptr: int) -> None:
@@ -46,15 +57,16 @@ def _sized_output(call: Callable[[Any, int, Any], int]) -> tuple[ctypes.Array[ct
         cap = out_len.value
 
 
-class KeyManager:
-    """An open key directory; each key is the file ``<dir>/<key_id>.key``.
+class KeyManager(Resource):
+    """An open key source: a private key directory (each key the file ``<dir>/<key_id>.key``) or a mounted one.
 
-    Open it with ``KeyManager.open(path)`` and close it with ``close()`` or a
-    ``with`` block: it holds a directory descriptor until then. One dropped
-    unclosed is closed when it is garbage-collected, with a
-    ``ResourceWarning``, as an unclosed file is (shown by ``python -X dev``,
-    ``-W default`` and test runners). One KeyManager may be shared by many
-    threads; ``close()`` waits for the calls in flight. Key ids are 1 to 128 characters from
+    Open it with ``KeyManager.open(path)`` or ``KeyManager.open_with(location,
+    options)`` and close it with ``close()`` or a ``with`` block: it holds a
+    directory descriptor until then. One dropped unclosed is closed when it
+    is garbage-collected, with a ``ResourceWarning``, as an unclosed file is
+    (shown by ``python -X dev``, ``-W default`` and test runners). One
+    KeyManager may be shared by many threads; ``close()`` waits for the
+    calls in flight. Key ids are 1 to 128 characters from
     ``[A-Za-z0-9._-]``, not starting with ``.``.
 
     Keys are returned as ``bytes``, which Python cannot wipe; pass
@@ -63,22 +75,14 @@ class KeyManager:
     """
 
     def __init__(self, handle: int, *, _token: object = None, _opened_as: str = "") -> None:
-        """Internal: use ``KeyManager.open``."""
+        """Internal: use ``KeyManager.open`` or ``KeyManager.open_with``."""
         if _token is not _OPEN or not isinstance(handle, int) or handle == 0:
             raise TypeError("use KeyManager.open(path) to open a key directory")
         self._handle = Handle(handle, _free_key_manager, "key manager")
         self._opened_as = _opened_as
 
-    def __del__(self) -> None:
-        handle: Handle | None = getattr(self, "_handle", None)  # None if __init__ refused
-        if handle is not None and not handle.closed:
-            warnings.warn(
-                f"unclosed KeyManager for {self._opened_as}: call close() or use `with KeyManager.open(...)`",
-                ResourceWarning,
-                stacklevel=2,
-                source=self,
-            )
-            handle.close()
+    def _unclosed_message(self) -> str:
+        return f"unclosed KeyManager for {self._opened_as}: call close() or use `with KeyManager.open(...)`"
 
     @classmethod
     def open(cls, key_dir: KeyDir | None = None) -> KeyManager:
@@ -90,31 +94,34 @@ class KeyManager:
         path = key_dir_arg(key_dir)
         out = ctypes.c_void_p()
         check(lib.codomyrmex_key_manager_open(path, ctypes.byref(out)))
+        return cls._wrap(out, key_dir)
+
+    @classmethod
+    def open_with(cls, location: KeyDir | None = None, options: OpenOptions | None = None) -> KeyManager:
+        """Opens the key source ``location`` with ``options`` (``None``: the defaults).
+
+        ``location`` is ``None`` for the default key directory (as ``open``), a
+        path for a private key directory, or ``"mounted:<dir>"`` for a
+        read-only directory an orchestrator fills (a Kubernetes Secret volume,
+        Docker secrets, systemd credentials): links followed only inside it,
+        files trusted only if nobody but root, this user or
+        ``options.trusted_uid`` can write them, older versions as
+        ``<id>.key.v<N>``. Any other ``<scheme>:`` prefix raises
+        InvalidArgumentError; a path object is always a directory.
+        """
+        loc = location_arg(location)
+        out = ctypes.c_void_p()
+        with native_options(options) as opts:
+            check(lib.codomyrmex_key_manager_open_with(loc, opts, ctypes.byref(out)))
+        return cls._wrap(out, location)
+
+    @classmethod
+    def _wrap(cls, out: ctypes.c_void_p, opened_as: KeyDir | None) -> KeyManager:
         assert out.value is not None
-        opened_as = "the default key directory" if key_dir is None else repr(os.fsdecode(key_dir))
-        return cls(out.value, _token=_OPEN, _opened_as=opened_as)
+        name = "the default key directory" if opened_as is None else repr(os.fsdecode(opened_as))
+        return cls(out.value, _token=_OPEN, _opened_as=name)
 
     # -- lifetime --------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` was called."""
-        return self._handle.closed
-
-    def close(self) -> None:
-        """Releases the handle; later calls raise NullPointerError. Idempotent."""
-        self._handle.close()
-
-    def __enter__(self) -> KeyManager:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         if self.closed:
@@ -442,3 +449,68 @@ class KeyManager:
             d, d_len = inp.bytes(data, "data")
             t, t_len = inp.bytes(tag, "tag")
             check(lib.codomyrmex_key_manager_hmac_verify_tagged(km, kid, a, d, d_len, t, t_len))
+
+    # -- staged rotation -------------------------------------------------------
+
+    def stage(self, key_id: str, key: BytesLike) -> int:
+        """Adds ``key`` (1 to 65536 bytes) as a staged version of the existing key; returns its number.
+
+        A staged version is listed, readable with ``get_version`` and accepted
+        by ``hmac_verify_tagged``, but not used to make MACs until
+        ``promote``: every host can learn a new key before any host signs
+        with it. Raises NotFoundError if the key does not exist.
+        """
+        kid = key_id_arg(key_id)
+        out = ctypes.c_uint32(0)
+        with self._handle.use() as km, Inputs() as inp:
+            k, k_len = inp.bytes(key, "key")
+            check(lib.codomyrmex_key_manager_stage(km, kid, k, k_len, ctypes.byref(out)))
+        return int(out.value)
+
+    def stage_generate(self, key_id: str, length: int = 32) -> int:
+        """Like ``stage`` with a random key of ``length`` bytes; returns the staged version's number."""
+        kid = key_id_arg(key_id)
+        n = size_arg(length, "length")
+        out = ctypes.c_uint32(0)
+        with self._handle.use() as km:
+            check(lib.codomyrmex_key_manager_stage_generate(km, kid, n, ctypes.byref(out)))
+        return int(out.value)
+
+    def promote(self, key_id: str, version: int) -> None:
+        """Makes the staged ``version`` current (the one it replaces is kept); NotFoundError unless it is staged."""
+        kid = key_id_arg(key_id)
+        v = u32_arg(version, "version")
+        with self._handle.use() as km:
+            check(lib.codomyrmex_key_manager_promote(km, kid, v))
+
+    # -- sealing ----------------------------------------------------------------
+
+    def seal_all(self) -> int:
+        """Seals every plain key file and version record under the KEK the manager was opened with.
+
+        Each file is rewritten atomically; returns how many were (0 when
+        everything was sealed already). Raises InvalidArgumentError when
+        opened without a KEK or read-only.
+        """
+        count = ctypes.c_size_t(0)
+        with self._handle.use() as km:
+            check(lib.codomyrmex_key_manager_seal_all(km, ctypes.byref(count)))
+        return int(count.value)
+
+    # -- keyrings ---------------------------------------------------------------
+
+    def load(self, key_id: str, alg: Algorithm = HashAlg.SHA256, refresh_ms: int = 0) -> Keyring:
+        """Loads every version of ``key_id`` into a :class:`Keyring` for MACs with ``alg``.
+
+        ``refresh_ms > 0``: at most this often, a call on the keyring checks
+        cheaply whether the key changed and reloads it. ``0``: only
+        ``Keyring.refresh()`` reloads. The keyring outlives this manager.
+        """
+        kid = key_id_arg(key_id)
+        a = alg_arg(alg)
+        ms = u32_arg(refresh_ms, "refresh_ms")
+        out = ctypes.c_void_p()
+        with self._handle.use() as km:
+            check(lib.codomyrmex_key_manager_load(km, kid, a, ms, ctypes.byref(out)))
+        assert out.value is not None
+        return Keyring(out.value, key_id, HashAlg(a), _token=_LOAD)

@@ -1,18 +1,26 @@
-"""Shared test helpers: the import path, temporary key directories, RFC vectors."""
+"""Shared test helpers: the import path, temporary key directories, key sources, RFC vectors."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import sys
 import tempfile
 import unittest
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The package lives one directory up (bindings/python/codomyrmex_keys).
 BINDING_DIR = Path(__file__).resolve().parents[1]
 if str(BINDING_DIR) not in sys.path:
     sys.path.insert(0, str(BINDING_DIR))
+
+
+import codomyrmex_keys as keys  # noqa: E402 - after the path is set
 
 
 class TempDirTestCase(unittest.TestCase):
@@ -25,6 +33,97 @@ class TempDirTestCase(unittest.TestCase):
         self.root = Path(tempfile.mkdtemp(prefix="codomyrmex-py-"))
         self.addCleanup(shutil.rmtree, self.root, True)
         self.key_dir = self.root / "keys"
+
+    def assert_error(
+        self, call: Callable[[], Any], cls: type[keys.CodomyrmexError], status: int, names: str | None = None
+    ) -> keys.CodomyrmexError:
+        """Runs ``call``, which must raise ``cls`` with ``status`` and a one-line message naming ``names``."""
+        with self.assertRaises(cls) as ctx:
+            call()
+        err = ctx.exception
+        self.assertIsInstance(err, keys.CodomyrmexError)
+        self.assertEqual(err.status, status)
+        self.assertEqual(err.code, keys.status_name(status))
+        self.assertTrue(err.message)
+        self.assertNotIn("\n", err.message)
+        self.assertIn(err.message, str(err))
+        if names is not None:
+            self.assertIn(names, err.message)
+        return err
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Writes ``data`` to a new file ``path`` of mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def make_kek(path: Path) -> bytes:
+    """A key-encryption key: 32 random bytes in a private file, as ``codomyrmex-keys kek generate`` makes."""
+    kek = os.urandom(32)
+    write_private(path, kek)
+    return kek
+
+
+def kek_id(kek: bytes) -> str:
+    """The id the library gives a KEK: HMAC-SHA256(KEK, "codomyrmex_keys kek id v1"), 8 bytes, in hex."""
+    return keys.hmac_compute(kek, b"codomyrmex_keys kek id v1")[:8].hex()
+
+
+def tagged(version: int, key: bytes, data: bytes) -> bytes:
+    """The tagged MAC (HMAC-SHA256) of ``data`` with version ``version``, computed here."""
+    return b"\x01" + version.to_bytes(4, "big") + keys.hmac_compute(key, data)
+
+
+def secret_volume(mount: Path, versions: dict[str, list[bytes]], stamp: str = "2024_05_01_12_00_00.000000001") -> None:
+    """Fills ``mount`` as the kubelet fills a Secret volume, then swaps ``..data`` to it.
+
+    ``versions[id]`` lists the key's versions, oldest first: the last is
+    ``<id>.key``, the others ``<id>.key.v<N>``. Files are 0644 in a
+    ``..<stamp>`` directory of mode 0755; ``..data`` links to it, and every
+    name at the top links through ``..data``.
+    """
+    mount.mkdir(mode=0o755, exist_ok=True)
+    mount.chmod(0o1777)  # an emptyDir-style tmpfs mount point: world-writable, sticky
+    data_dir = mount / f"..{stamp}"
+    data_dir.mkdir(mode=0o755)
+    names = []
+    for key_id, keys_of_id in versions.items():
+        for number, key in enumerate(keys_of_id, start=1):
+            name = f"{key_id}.key" if number == len(keys_of_id) else f"{key_id}.key.v{number}"
+            (data_dir / name).write_bytes(key)
+            (data_dir / name).chmod(0o644)
+            names.append(name)
+    tmp_link = mount / "..data_tmp"
+    tmp_link.symlink_to(data_dir.name)
+    tmp_link.replace(mount / "..data")  # the atomic swap
+    for name in names:
+        if not (mount / name).is_symlink():
+            (mount / name).symlink_to(f"..data/{name}")
+
+
+@contextmanager
+def hold_lock(key_dir: Path) -> Iterator[None]:
+    """Holds the writers' lock file of ``key_dir`` (a record lock over the whole ``.lock`` file)."""
+    with open(key_dir / ".lock", "r+b") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.lockf(f, fcntl.LOCK_UN)
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every regular file under ``root``: its content and modification time, by relative path."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def files_containing(root: Path, secret: bytes) -> list[str]:
+    """The files under ``root`` whose bytes contain ``secret``."""
+    return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and secret in p.read_bytes()]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Every function of the .abi file must be declared (and nothing else), with
 the same return and parameter types; every constant and status value must
-be the binding's. A library of another major version is refused at import.
+be the binding's. A library of another major version, or of an older minor
+version than the functions need, is refused at import.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ ABI_FILE = next((p for p in ABI_CANDIDATES if p.is_file()), None)
 
 # C types of the .abi file -> what the ABI cares about.
 C_KINDS = {"void": "void", "bool": "bool", "size_t": "size_t", "uint32_t": "u32",
-           "codomyrmex_hash_alg": "u32", "codomyrmex_status": "int"}
+           "codomyrmex_hash_alg": "u32", "codomyrmex_status": "int", "int32_t": "int"}
 
 
 def c_kind(c_type: str) -> str:
@@ -109,20 +110,28 @@ class AbiDrift(unittest.TestCase):
 
 
 @unittest.skipIf(shutil.which("cc") is None, "no C compiler to build a library of another version")
-class MajorVersion(unittest.TestCase):
-    def test_another_major_version_is_refused(self) -> None:
+class LibraryVersion(unittest.TestCase):
+    def import_with_version(self, version: str) -> subprocess.CompletedProcess[str]:
+        """Imports the package in a child process over a fake library that reports ``version``."""
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "fake.c"
-            src.write_text('const char *codomyrmex_version(void) { return "2.0.0"; }\n')
+            src.write_text(f'const char *codomyrmex_version(void) {{ return "{version}"; }}\n')
             lib = Path(tmp) / "libcodomyrmex_keys.so.1"
             subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
             env = dict(os.environ, CODOMYRMEX_KEYS_LIB_DIR=tmp, PYTHONPATH=str(BINDING_DIR))
-            proc = subprocess.run(
-                [sys.executable, "-c", "import codomyrmex_keys"], env=env, capture_output=True, text=True
-            )
+            return subprocess.run([sys.executable, "-c", "import codomyrmex_keys"], env=env, capture_output=True, text=True)
+
+    def test_another_major_version_is_refused(self) -> None:
+        proc = self.import_with_version("2.0.0")
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("ImportError", proc.stderr)
         self.assertIn("is version 2.0.0 of the library, but this package needs version 1.x", proc.stderr)
+
+    def test_an_older_minor_version_is_refused(self) -> None:
+        self.assertEqual(_native.ABI_MINOR, 1)
+        proc = self.import_with_version("1.0.3")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("is version 1.0.3 of the library, but this package needs version 1.1 or later", proc.stderr)
 
 
 if __name__ == "__main__":

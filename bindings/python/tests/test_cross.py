@@ -40,9 +40,13 @@ class CrossTest(TempDirTestCase):
         self.assertEqual(self.run_cross(BINDING_DIR, "write").returncode, 0)
         self.assertEqual((self.key_dir / "cross-python.mac").read_text(), self._expected_hex("python") + "\n")
         self.assertTrue((self.key_dir / "cross-python.tag").read_text().startswith("0100000001"))
+        self.assertEqual(
+            (self.key_dir / "cross-python.ktag").read_text(), (self.key_dir / "cross-python.tag").read_text()
+        )
         # A second write replaces the key (next version) and the files.
         self.assertEqual(self.run_cross(BINDING_DIR, "write").returncode, 0)
         self.assertTrue((self.key_dir / "cross-python.tag").read_text().startswith("0100000002"))
+        self.assertTrue((self.key_dir / "cross-python.ktag").read_text().startswith("0100000002"))
         result = self.run_cross(BINDING_DIR, "verify")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertEqual(len(result.stdout.splitlines()), 1)
@@ -56,8 +60,21 @@ class CrossTest(TempDirTestCase):
         result = self.run_cross(BINDING_DIR, "verify")
         self.assertNotEqual(result.returncode, 0)
         self.assertRegex(result.stdout, r"FAIL python: .*hmac_verify")
+        self.assertRegex(result.stdout, r"FAIL python: .*keyring")
         (self.key_dir / "cross-python.tag").unlink()
         self.assertNotEqual(self.run_cross(BINDING_DIR, "verify").returncode, 0)
+
+    def test_verify_reports_a_bad_keyring_tag(self) -> None:
+        self.assertEqual(self.run_cross(BINDING_DIR, "write").returncode, 0)
+        ktag = self.key_dir / "cross-python.ktag"
+        text = ktag.read_text()
+        ktag.write_text(text[:-2] + ("0" if text[-2] != "0" else "1") + "\n")
+        result = self.run_cross(BINDING_DIR, "verify")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertRegex(result.stdout, r"FAIL python: hmac_verify_tagged .ktag: .*; keyring: ")
+        ktag.unlink()
+        result = self.run_cross(BINDING_DIR, "verify")
+        self.assertRegex(result.stdout, r"FAIL python: read .ktag: ")
 
     @unittest.skipUnless(node_available(), "the Node binding is not installed (run bindings/node/test.sh)")
     def test_python_and_node(self) -> None:

@@ -16,20 +16,6 @@ from codomyrmex_keys import KeyManager
 
 
 class ErrorsTest(TempDirTestCase):
-    def assert_error(
-        self, call: Callable[[], Any], cls: type[keys.CodomyrmexError], status: int
-    ) -> keys.CodomyrmexError:
-        with self.assertRaises(cls) as ctx:
-            call()
-        err = ctx.exception
-        self.assertIsInstance(err, keys.CodomyrmexError)
-        self.assertEqual(err.status, status)
-        self.assertEqual(err.code, keys.status_name(status))
-        self.assertTrue(err.message)
-        self.assertNotIn("\n", err.message)
-        self.assertIn(err.message, str(err))
-        return err
-
     def open(self) -> KeyManager:
         km = KeyManager.open(self.key_dir)
         self.addCleanup(km.close)

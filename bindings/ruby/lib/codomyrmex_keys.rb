@@ -25,7 +25,7 @@
 # them).
 module CodomyrmexKeys
   # The version of these bindings, which follow the library's major version.
-  BINDING_VERSION = '1.0.0'
+  BINDING_VERSION = '1.1.0'
 
   SHA256 = 1
   SHA384 = 2
@@ -44,7 +44,10 @@ end
 require_relative 'codomyrmex_keys/native'
 require_relative 'codomyrmex_keys/errors'
 require_relative 'codomyrmex_keys/support'
+require_relative 'codomyrmex_keys/handle'
 require_relative 'codomyrmex_keys/hmac'
+require_relative 'codomyrmex_keys/open_options'
+require_relative 'codomyrmex_keys/keyring'
 require_relative 'codomyrmex_keys/key_manager'
 
 module CodomyrmexKeys

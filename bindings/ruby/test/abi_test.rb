@@ -8,7 +8,8 @@ require 'rbconfig'
 # the C interface. Every function of the .abi file must be in
 # Native::FUNCTIONS (and nothing else) with the same return and parameter
 # types; every constant and status value must be the bindings'. A library of
-# another major version is refused when the gem loads.
+# another major version, or of an older minor version than the functions
+# need, is refused when the gem loads.
 class AbiTest < Minitest::Test
   include TestHelpers
 
@@ -17,12 +18,12 @@ class AbiTest < Minitest::Test
   # C types -> what the ABI cares about.
   C_KINDS = {
     'void' => :void, 'bool' => :bool, 'size_t' => :size_t, 'uint32_t' => :u32,
-    'codomyrmex_hash_alg' => :u32, 'codomyrmex_status' => :int
+    'codomyrmex_hash_alg' => :u32, 'codomyrmex_status' => :int, 'int32_t' => :i32
   }.freeze
   # FFI types -> the same.
   FFI_KINDS = {
     void: :void, bool: :bool, size_t: :size_t, uint32: :u32, hash_alg: :u32,
-    status: :int, int: :int, pointer: :ptr, string: :ptr
+    status: :int, int: :int, int32: :i32, pointer: :ptr, string: :ptr
   }.freeze
 
   def c_kind(type)
@@ -85,18 +86,29 @@ class AbiTest < Minitest::Test
 end
 
 # Runs whether or not the .abi file is there.
-class MajorVersionTest < Minitest::Test
-  def test_another_major_version_is_refused
+class LibraryVersionTest < Minitest::Test
+  # Loads the gem in a child process over a fake library reporting +version+.
+  def load_with_version(version)
     Dir.mktmpdir('codomyrmex-rb-abi') do |dir|
-      File.write(File.join(dir, 'fake.c'), "const char *codomyrmex_version(void) { return \"2.0.0\"; }\n")
+      File.write(File.join(dir, 'fake.c'), "const char *codomyrmex_version(void) { return \"#{version}\"; }\n")
       lib = File.join(dir, 'libcodomyrmex_keys.so.1')
       _, status = Open3.capture2e('cc', '-shared', '-fPIC', '-o', lib, File.join(dir, 'fake.c'))
       skip 'no C compiler' unless status.success?
       lib_dir = File.expand_path('../lib', __dir__)
-      out, status = Open3.capture2e({ 'CODOMYRMEX_KEYS_LIB_DIR' => dir }, RbConfig.ruby, '-I', lib_dir,
-                                    '-e', 'require "codomyrmex_keys"')
-      refute status.success?
-      assert_match(/is version 2\.0\.0 of the library, but this gem needs version 1\.x/, out)
+      Open3.capture2e({ 'CODOMYRMEX_KEYS_LIB_DIR' => dir }, RbConfig.ruby, '-I', lib_dir, '-e', 'require "codomyrmex_keys"')
     end
+  end
+
+  def test_another_major_version_is_refused
+    out, status = load_with_version('2.0.0')
+    refute status.success?
+    assert_match(/is version 2\.0\.0 of the library, but this gem needs version 1\.x/, out)
+  end
+
+  def test_an_older_minor_version_is_refused
+    assert_equal 1, CodomyrmexKeys::Native::ABI_MINOR
+    out, status = load_with_version('1.0.3')
+    refute status.success?
+    assert_match(/is version 1\.0\.3 of the library, but this gem needs version 1\.1 or later/, out)
   end
 end

@@ -16,7 +16,8 @@ class CrossTest < Minitest::Test
     want = OpenSSL::HMAC.hexdigest('SHA256', 'cross-language key from ruby', 'cross-language message')
     assert_equal "#{want}\n", mac_line
     tag_line = File.read(File.join(dir, 'cross-ruby.tag'))
-    assert_match(/\A01[0-9a-f]{72}\n\z/, tag_line)
+    assert_match(/\A0100000002[0-9a-f]{64}\n\z/, tag_line)
+    assert_equal tag_line, File.read(File.join(dir, 'cross-ruby.ktag'))
     out = StringIO.new
     assert_equal [2, 0], CrossCheck.verify(dir, out)
     assert_equal 2, out.string.lines.size
@@ -34,6 +35,16 @@ class CrossTest < Minitest::Test
     assert_equal [2, 1], CrossCheck.verify(dir, out)
     assert_match(/^FAIL bad: /, out.string)
     File.delete(File.join(dir, 'cross-bad.mac'))
+    ktag = File.join(dir, 'cross-ruby.ktag')
+    text = File.read(ktag)
+    File.write(ktag, "#{text[0..-3]}#{text[-2] == '0' ? '1' : '0'}\n")
+    out = StringIO.new
+    assert_equal [1, 1], CrossCheck.verify(dir, out)
+    assert_match(/^FAIL ruby: keyring tagged MAC: /, out.string)
+    File.delete(ktag)
+    out = StringIO.new
+    assert_equal [1, 1], CrossCheck.verify(dir, out)
+    assert_match(/^FAIL ruby: reading the .ktag file/, out.string)
     File.delete(File.join(dir, 'cross-ruby.tag'))
     out = StringIO.new
     assert_equal [1, 1], CrossCheck.verify(dir, out)

@@ -20,7 +20,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "cross write (go):", err)
 			os.Exit(1)
 		}
-		fmt.Printf("go: wrote cross-go.mac and cross-go.tag in %s\n", dir)
+		fmt.Printf("go: wrote cross-go.mac, .tag and .ktag in %s\n", dir)
 		return
 	}
 	if _, err := cross.Verify(dir, os.Stdout); err != nil {

@@ -5,12 +5,14 @@
 // write: store the key id cross-<lang> with the bytes of
 // "cross-language key from <lang>" (replacing any existing one), write the
 // lowercase hex of its HMAC-SHA256 of "cross-language message" plus "\n"
-// to <dir>/cross-<lang>.mac and the hex of its tagged MAC to
-// <dir>/cross-<lang>.tag.
+// to <dir>/cross-<lang>.mac, the hex of its tagged MAC to
+// <dir>/cross-<lang>.tag and the hex of the tagged MAC made by a keyring of
+// the key (SHA-256) to <dir>/cross-<lang>.ktag.
 //
 // verify: for every <dir>/cross-*.mac, check the MAC with the key manager
-// (HMAC verify), the tag (tagged verify), and the key read back with Get
-// (one-shot HMAC verify).
+// (HMAC verify), the .tag and .ktag (tagged verify), the key read back
+// with Get (one-shot HMAC verify), and the MAC, .tag and .ktag with a
+// keyring of the key (SHA-256).
 package cross
 
 import (
@@ -53,10 +55,21 @@ func Write(dir, lang string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeHex(filepath.Join(dir, id+".mac"), mac); err != nil {
+	ring, err := km.Load(id, keys.SHA256, 0)
+	if err != nil {
 		return err
 	}
-	return writeHex(filepath.Join(dir, id+".tag"), tag)
+	defer ring.Close()
+	ringTag, err := ring.HmacTagged([]byte(Message))
+	if err != nil {
+		return err
+	}
+	for suffix, b := range map[string][]byte{".mac": mac, ".tag": tag, ".ktag": ringTag} {
+		if err := writeHex(filepath.Join(dir, id+suffix), b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeHex replaces path with hex(b)+"\n" atomically, so a concurrent
@@ -101,7 +114,7 @@ func Verify(dir string, out io.Writer) (int, error) {
 			failed++
 			fmt.Fprintf(out, "FAIL %s: %v\n", lang, err)
 		} else {
-			fmt.Fprintf(out, "ok   %s: key manager HMAC, tagged MAC and one-shot HMAC verified (checked by go)\n", lang)
+			fmt.Fprintf(out, "ok   %s: key manager HMAC, tagged MACs, one-shot HMAC and keyring verified (checked by go)\n", lang)
 		}
 	}
 	if failed > 0 {
@@ -121,11 +134,21 @@ func verifyOne(km *keys.KeyManager, dir, lang string) error {
 	if err != nil {
 		return fmt.Errorf("reading %s.tag: %v", id, err)
 	}
+	ringTag, err := readHex(filepath.Join(dir, id+".ktag"))
+	if err != nil {
+		return fmt.Errorf("reading %s.ktag: %v", id, err)
+	}
 	if err := km.HmacVerify(id, keys.SHA256, msg, mac); err != nil {
 		return fmt.Errorf("key manager HMAC: %v", err)
 	}
 	if err := km.HmacVerifyTagged(id, keys.SHA256, msg, tag); err != nil {
 		return fmt.Errorf("tagged MAC: %v", err)
+	}
+	if err := km.HmacVerifyTagged(id, keys.SHA256, msg, ringTag); err != nil {
+		return fmt.Errorf("keyring tagged MAC: %v", err)
+	}
+	if err := verifyWithKeyring(km, id, mac, tag, ringTag); err != nil {
+		return fmt.Errorf("keyring: %v", err)
 	}
 	key, err := km.Get(id)
 	if err != nil {
@@ -137,6 +160,24 @@ func verifyOne(km *keys.KeyManager, dir, lang string) error {
 	}
 	if err := keys.HmacVerify(keys.SHA256, key, msg, mac); err != nil {
 		return fmt.Errorf("one-shot HMAC: %v", err)
+	}
+	return nil
+}
+
+// verifyWithKeyring checks mac and the tags with a keyring of id.
+func verifyWithKeyring(km *keys.KeyManager, id string, mac []byte, tags ...[]byte) error {
+	ring, err := km.Load(id, keys.SHA256, 0)
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	if err := ring.HmacVerify([]byte(Message), mac); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if err := ring.HmacVerifyTagged([]byte(Message), tag); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -29,8 +29,11 @@ func TestWriteThenVerify(t *testing.T) {
 		t.Errorf("cross-go.mac = %q", macHex)
 	}
 	tagHex, _ := os.ReadFile(filepath.Join(dir, "cross-go.tag"))
-	if !strings.HasPrefix(string(tagHex), "01") || len(tagHex) != 2*(5+32)+1 {
+	if !strings.HasPrefix(string(tagHex), "0100000002") || len(tagHex) != 2*(5+32)+1 {
 		t.Errorf("cross-go.tag = %q", tagHex)
+	}
+	if ringTagHex, _ := os.ReadFile(filepath.Join(dir, "cross-go.ktag")); !bytes.Equal(ringTagHex, tagHex) {
+		t.Errorf("cross-go.ktag = %q, the keyring's tag differs from the key manager's", ringTagHex)
 	}
 	var out bytes.Buffer
 	n, err := Verify(dir, &out)
@@ -63,6 +66,23 @@ func TestVerifyFailures(t *testing.T) {
 		t.Errorf("tampered: %d, %v\n%s", n, err, out.String())
 	}
 	must(os.Remove(filepath.Join(dir, "cross-bad.mac")))
+	ktag := filepath.Join(dir, "cross-go.ktag")
+	text, _ := os.ReadFile(ktag)
+	if text[len(text)-2] == '0' { // another last hex digit
+		text[len(text)-2] = '1'
+	} else {
+		text[len(text)-2] = '0'
+	}
+	must(os.WriteFile(ktag, text, 0o600))
+	out.Reset()
+	if _, err := Verify(dir, &out); err == nil || !strings.Contains(out.String(), "FAIL go: keyring tagged MAC") {
+		t.Errorf("tampered .ktag: %v\n%s", err, out.String())
+	}
+	must(os.Remove(ktag))
+	out.Reset()
+	if _, err := Verify(dir, &out); err == nil || !strings.Contains(out.String(), "FAIL go: reading cross-go.ktag") {
+		t.Errorf("missing .ktag: %v\n%s", err, out.String())
+	}
 	must(os.Remove(filepath.Join(dir, "cross-go.tag")))
 	out.Reset()
 	if _, err := Verify(dir, &out); err == nil || !strings.Contains(out.String(), "FAIL go") {

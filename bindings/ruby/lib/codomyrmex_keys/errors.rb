@@ -24,17 +24,24 @@ module CodomyrmexKeys
   # "codomyrmex_" prefix) and #detail the library's one-line explanation,
   # which never contains key material. Rescue a subclass to handle one
   # status: NotFoundError, VerifyFailedError, ...
+  #
+  # #errno is the operating system's error number behind the failure
+  # (codomyrmex_last_os_error), or nil when the library decided on its own.
+  # Like SystemCallError#errno, it is what SystemCallError.=== compares, so
+  # `rescue Errno::EACCES` (or Errno::ENOTDIR, Errno::ETIMEDOUT...) catches
+  # a library error with that errno, as it catches a failing File.open.
   class Error < StandardError
     # The status of this class; nil for Error itself, raised only for a
     # status number this binding does not know.
     STATUS = nil
 
-    attr_reader :status, :function, :detail
+    attr_reader :status, :function, :detail, :errno
 
-    def initialize(detail = nil, status: self.class::STATUS, function: nil)
+    def initialize(detail = nil, status: self.class::STATUS, function: nil, errno: nil)
       @status = status
       @function = function
       @detail = detail
+      @errno = errno&.positive? ? errno : nil
       text = +''
       text << "#{function}: " if function
       text << (detail && !detail.empty? ? "#{detail} (#{status_name})" : status_name)
@@ -43,6 +50,11 @@ module CodomyrmexKeys
 
     def status_name
       CodomyrmexKeys.status_name(status || -1)
+    end
+
+    # The Errno class of #errno (Errno::EACCES for 13), or nil.
+    def errno_class
+      SystemCallError.new(nil, errno).class if errno
     end
 
     # The exception class for a status number.

@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
 module CodomyrmexKeys
-  # An open key directory: one file <dir>/<key_id>.key per key (mode 0600,
-  # in a directory of mode 0700), older versions kept beside it until
-  # pruned.
+  # An open key source: a private key directory, one file <dir>/<key_id>.key
+  # per key (mode 0600, in a directory of mode 0700), older versions kept
+  # beside it until pruned; or a mounted one (see ::open_with).
   #
   #   CodomyrmexKeys::KeyManager.open('/var/lib/myapp/keys') do |km|
   #     km.store('api', key)
@@ -15,7 +15,8 @@ module CodomyrmexKeys
   # Key ids are 1 to 128 bytes from [A-Za-z0-9._-], not starting with '.'
   # (Strings or Symbols). Calls that touch the disk release the GVL, and one
   # KeyManager may be shared by many threads; #close waits for the calls in
-  # progress.
+  # progress. One never closed is freed by the garbage collector, with a
+  # warning.
   class KeyManager
     # A key the manager reads first fits this buffer; longer keys take a
     # second call with the exact size.
@@ -27,62 +28,53 @@ module CodomyrmexKeys
     # first of $TMPDIR, $TEMP, $TMP or /tmp: pass a stable directory for
     # keys that must survive a reboot. With a block, yields the manager,
     # closes it afterwards and returns the block's value.
-    def self.open(dir = nil)
-      km = new(dir)
-      return km unless block_given?
+    def self.open(dir = nil, &block)
+      Support.closing(new(dir), &block)
+    end
 
-      begin
-        yield km
-      ensure
-        km.close
+    # Opens the key source +location+ with +options+. +location+: nil for
+    # the default key directory (as ::open), a path for a private key
+    # directory, or "mounted:<dir>" for a read-only directory an
+    # orchestrator fills (a Kubernetes Secret volume, Docker secrets,
+    # systemd credentials): links followed only inside it, files trusted
+    # only if nobody but root, this user or +trusted_uid+ can write them,
+    # older versions as <id>.key.v<N>. Any other "scheme:" prefix raises
+    # InvalidArgumentError (write "./a:b" for a directory named a:b; a
+    # Pathname is always a directory).
+    #
+    # Options (nil or left out: the library's default): +read_only+ (every
+    # write raises InvalidArgumentError and touches nothing), +trusted_uid+,
+    # +lock_timeout_ms+ (writers wait at most this long for another
+    # writer's lock, default 30000, 0 forever; then IOError with errno
+    # ETIMEDOUT), +kek_file+ / +kek_credential+ (seal every file written
+    # under this key-encryption key; read sealed files with it),
+    # +require_sealed+ (a plain key file is CorruptError). With a block, as
+    # ::open.
+    def self.open_with(location = nil, **options, &block)
+      function = 'key_manager_open_with'
+      path = Support.path(location, function, 'location')
+      out = FFI::MemoryPointer.new(:pointer)
+      OpenOptions.with_native(options) do |opts|
+        Support.check(function, Native.codomyrmex_key_manager_open_with(path, opts, out))
       end
+      Support.closing(allocate.tap { |km| km.send(:adopt, out.read_pointer, location) }, &block)
     end
 
     def initialize(dir = nil)
-      dir_ptr = nil
-      unless dir.nil?
-        path = dir.respond_to?(:to_path) ? dir.to_path : Support.bytes(dir)
-        if path.include?("\0")
-          Support.fail!(InvalidArgumentError, 'key_manager_open', 'key directory path contains a NUL byte')
-        end
-        dir_ptr = FFI::MemoryPointer.from_string(path)
-      end
+      path = Support.path(dir, 'key_manager_open', 'key directory')
       out = FFI::MemoryPointer.new(:pointer)
-      Support.check('key_manager_open', Native.codomyrmex_key_manager_open(dir_ptr, out))
-      @handle = FFI::AutoPointer.new(out.read_pointer, Native.method(:codomyrmex_key_manager_free))
-      @lock = Mutex.new
-      @idle = ConditionVariable.new
-      @users = 0
-      ObjectSpace.define_finalizer(self, self.class.unclosed_warning(dir.nil? ? nil : dir.to_s))
-    end
-
-    # The finalizer of a manager that was never closed: the collector frees
-    # its handle (and directory descriptor), and this warns, through
-    # Kernel#warn (silenced by `ruby -W0`), since a process that relies on
-    # the collector runs out of descriptors long before it collects. A
-    # closed manager has no finalizer.
-    def self.unclosed_warning(dir)
-      where = dir ? "'#{dir}'" : 'the default key directory'
-      proc do
-        warn "codomyrmex_keys: a KeyManager for #{where} was garbage-collected without close; " \
-             'use the block form KeyManager.open(dir) { |km| ... } or call close'
-      end
+      Support.check('key_manager_open', Native.codomyrmex_key_manager_open(path, out))
+      adopt(out.read_pointer, dir)
     end
 
     # Releases the manager, after the calls in progress in other threads.
     # Idempotent; any later call raises NullPointerError.
     def close
-      @lock.synchronize do
-        @idle.wait(@lock) while @users.positive?
-        @handle&.free
-        @handle = nil
-      end
-      ObjectSpace.undefine_finalizer(self)
-      nil
+      @handle.close
     end
 
     def closed?
-      @lock.synchronize { @handle.nil? }
+      @handle.closed?
     end
 
     # The key directory's path as resolved when it was opened.
@@ -328,27 +320,100 @@ module CodomyrmexKeys
       end
     end
 
+    # -- Staged rotation: a version every host verifies before any signs. --
+
+    # Adds +key+ (1 to MAX_KEY_LEN bytes) as a staged version of the
+    # existing key +key_id+ and returns its number. A staged version is
+    # listed, readable with #get_version and accepted by
+    # #hmac_verify_tagged, but not used to make MACs until #promote.
+    # NotFoundError if +key_id+ does not exist.
+    def stage(key_id, key)
+      function = 'key_manager_stage'
+      key = Support.bytes(key)
+      with_id(function, key_id) do |km, id|
+        Support.with_inputs(key) do |k|
+          version_out(function) { |out| Native.codomyrmex_key_manager_stage(km, id, k, key.bytesize, out) }
+        end
+      end
+    end
+
+    # Like #stage with a random key of +length+ bytes; returns its number.
+    def stage_generate(key_id, length = 32)
+      function = 'key_manager_stage_generate'
+      length = Support.length(length, function)
+      with_id(function, key_id) do |km, id|
+        version_out(function) { |out| Native.codomyrmex_key_manager_stage_generate(km, id, length, out) }
+      end
+    end
+
+    # Makes the staged +version+ of +key_id+ current (the version it
+    # replaces is kept); NotFoundError unless +version+ is staged. Returns
+    # nil.
+    def promote(key_id, version)
+      function = 'key_manager_promote'
+      version = Support.uint32(version, function, 'version')
+      with_id(function, key_id) do |km, id|
+        Support.check(function, Native.codomyrmex_key_manager_promote(km, id, version))
+      end
+      nil
+    end
+
+    # Seals every plain key file and version record under the KEK the
+    # manager was opened with, each atomically; returns how many files were
+    # rewritten (0 when everything was sealed already). InvalidArgumentError
+    # without a KEK or on a read-only source.
+    def seal_all
+      function = 'key_manager_seal_all'
+      use(function) do |km|
+        out = FFI::MemoryPointer.new(:size_t)
+        Support.check(function, Native.codomyrmex_key_manager_seal_all(km, out))
+        out.read(:size_t)
+      end
+    end
+
+    # -- Keyrings ------------------------------------------------------------
+
+    # Loads every version of +key_id+ into a Keyring for MACs with +alg+.
+    # With +refresh_ms+ > 0 a call on the keyring checks at most that often
+    # whether the key changed and reloads it; with 0, only Keyring#refresh
+    # does. The keyring outlives this manager. With a block, yields the
+    # keyring, closes it afterwards and returns the block's value.
+    def load(key_id, alg, refresh_ms: 0, &block)
+      function = 'key_manager_load'
+      alg = Support.alg(alg)
+      refresh_ms = Support.uint32(refresh_ms, function, 'refresh_ms')
+      ptr = with_id(function, key_id) do |km, id|
+        out = FFI::MemoryPointer.new(:pointer)
+        Support.check(function, Native.codomyrmex_key_manager_load(km, id, alg, refresh_ms, out))
+        out.read_pointer
+      end
+      Support.closing(Keyring.send(:new, ptr, key_id.to_s, alg), &block)
+    end
+
     def inspect
       "#<#{self.class.name} #{closed? ? 'closed' : dir.inspect}>"
     end
 
     private
 
-    # Runs the block with the live handle; #close waits until it is done.
-    def use(function)
-      @lock.synchronize do
-        raise NullPointerError.new('key manager is closed', function: function) if @handle.nil?
+    # Takes ownership of the native handle +ptr+, opened from +location+.
+    def adopt(ptr, location)
+      where = location.nil? ? 'the default key directory' : "'#{location}'"
+      @handle = Handle.new(ptr, Native.method(:codomyrmex_key_manager_free), 'key manager',
+                           "codomyrmex_keys: a KeyManager for #{where} was garbage-collected without close; " \
+                           'use the block form KeyManager.open(dir) { |km| ... } or call close')
+    end
 
-        @users += 1
-      end
-      begin
-        yield @handle
-      ensure
-        @lock.synchronize do
-          @users -= 1
-          @idle.broadcast if @users.zero?
-        end
-      end
+    # Runs the block with the live handle; #close waits until it is done.
+    def use(function, &block)
+      @handle.use(function, &block)
+    end
+
+    # Yields a uint32 out-pointer to a call and returns the number it wrote.
+    def version_out(function)
+      out = FFI::MemoryPointer.new(:uint32)
+      Support.check(function, yield(out))
+      out.read(:uint32)
     end
 
     def with_id(function, key_id)

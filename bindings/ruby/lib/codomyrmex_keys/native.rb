@@ -12,6 +12,9 @@ module CodomyrmexKeys
 
     # The major version of the C library these bindings are written for.
     ABI_MAJOR = 1
+    # The oldest minor version of that major version with every function in
+    # FUNCTIONS.
+    ABI_MINOR = 1
     SONAME = "libcodomyrmex_keys.so.#{ABI_MAJOR}"
     # A platform gem carries the library here.
     BUNDLED = File.expand_path(File.join('native', SONAME), __dir__)
@@ -29,8 +32,9 @@ module CodomyrmexKeys
       File.file?(BUNDLED) ? [BUNDLED, SONAME] : [SONAME]
     end
 
-    # The first candidate that opens and reports version ABI_MAJOR.x; a
-    # library of another major version is refused with LoadError.
+    # The first candidate that opens and reports version ABI_MAJOR.ABI_MINOR
+    # or a later minor; a library of another major version, or of an older
+    # minor version, is refused with LoadError.
     def self.find_library
       failures = []
       library_candidates.each do |candidate|
@@ -44,9 +48,11 @@ module CodomyrmexKeys
         raise LoadError, "codomyrmex_keys: #{candidate} has no codomyrmex_version" unless symbol
 
         found = FFI::Function.new(:string, [], symbol).call.to_s
-        unless found.split('.').first == ABI_MAJOR.to_s
+        major, minor = found.split('.')
+        unless major == ABI_MAJOR.to_s && minor.to_s.match?(/\A\d+\z/) && minor.to_i >= ABI_MINOR
+          needs = major == ABI_MAJOR.to_s ? "#{ABI_MAJOR}.#{ABI_MINOR} or later" : "#{ABI_MAJOR}.x"
           raise LoadError, "codomyrmex_keys: #{candidate} is version #{found} of the library, but this gem " \
-                           "needs version #{ABI_MAJOR}.x: install libcodomyrmex-keys#{ABI_MAJOR} or the " \
+                           "needs version #{needs}: install libcodomyrmex-keys#{ABI_MAJOR} or the " \
                            'platform gem that bundles it'
         end
         return candidate
@@ -72,6 +78,7 @@ module CodomyrmexKeys
       [:codomyrmex_version, [], :string],
       [:codomyrmex_status_name, [:uint32], :string],
       [:codomyrmex_last_error_message, %i[pointer size_t], :size_t],
+      [:codomyrmex_last_os_error, [], :int32],
       [:codomyrmex_random_bytes, %i[pointer size_t], :status],
       [:codomyrmex_secure_zero, %i[pointer size_t], :void],
       # Algorithms.
@@ -91,6 +98,7 @@ module CodomyrmexKeys
       [:codomyrmex_hkdf_expand, %i[hash_alg pointer size_t pointer size_t pointer size_t], :status],
       # Key manager.
       [:codomyrmex_key_manager_open, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_open_with, %i[pointer pointer pointer], :status, :blocking],
       [:codomyrmex_key_manager_free, [:pointer], :void],
       [:codomyrmex_key_manager_dir, %i[pointer pointer size_t pointer], :status],
       [:codomyrmex_key_manager_store, %i[pointer pointer pointer size_t], :status, :blocking],
@@ -119,7 +127,30 @@ module CodomyrmexKeys
       [:codomyrmex_key_manager_hmac_tagged,
        %i[pointer pointer hash_alg pointer size_t pointer size_t pointer], :status, :blocking],
       [:codomyrmex_key_manager_hmac_verify_tagged,
-       %i[pointer pointer hash_alg pointer size_t pointer size_t], :status, :blocking]
+       %i[pointer pointer hash_alg pointer size_t pointer size_t], :status, :blocking],
+      # Open options (read by codomyrmex_key_manager_open_with, which reads a KEK file).
+      [:codomyrmex_open_options_new, [:pointer], :status],
+      [:codomyrmex_open_options_free, [:pointer], :void],
+      [:codomyrmex_open_options_set_read_only, %i[pointer bool], :status],
+      [:codomyrmex_open_options_set_trusted_uid, %i[pointer uint32], :status],
+      [:codomyrmex_open_options_set_lock_timeout_ms, %i[pointer uint32], :status],
+      [:codomyrmex_open_options_set_kek_file, %i[pointer pointer], :status],
+      [:codomyrmex_open_options_set_kek_credential, %i[pointer pointer], :status],
+      [:codomyrmex_open_options_set_require_sealed, %i[pointer bool], :status],
+      # Sealing and staged rotation.
+      [:codomyrmex_key_manager_seal_all, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_key_manager_stage, %i[pointer pointer pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_stage_generate, %i[pointer pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_key_manager_promote, %i[pointer pointer uint32], :status, :blocking],
+      # Keyrings: a refresh reads the store, and so may any call when refresh_ms > 0.
+      [:codomyrmex_key_manager_load, %i[pointer pointer hash_alg uint32 pointer], :status, :blocking],
+      [:codomyrmex_keyring_free, [:pointer], :void],
+      [:codomyrmex_keyring_refresh, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_keyring_current_version, %i[pointer pointer], :status, :blocking],
+      [:codomyrmex_keyring_hmac, %i[pointer pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_keyring_hmac_verify, %i[pointer pointer size_t pointer size_t], :status, :blocking],
+      [:codomyrmex_keyring_hmac_tagged, %i[pointer pointer size_t pointer size_t pointer], :status, :blocking],
+      [:codomyrmex_keyring_hmac_verify_tagged, %i[pointer pointer size_t pointer size_t], :status, :blocking]
     ].freeze
 
     FUNCTIONS.each do |name, args, ret, blocking|

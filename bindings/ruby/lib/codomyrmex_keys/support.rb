@@ -16,7 +16,8 @@ module CodomyrmexKeys
     def check(function, status)
       return if status.zero?
 
-      raise Error.for_status(status).new(last_error_message, status: status, function: function)
+      raise Error.for_status(status).new(last_error_message, status: status, function: function,
+                                                             errno: Native.codomyrmex_last_os_error)
     end
 
     def last_error_message
@@ -27,6 +28,18 @@ module CodomyrmexKeys
         return buf.get_bytes(0, n).force_encoding(Encoding::UTF_8).scrub if n < cap
 
         cap = n + 1
+      end
+    end
+
+    # Yields +resource+ and closes it, returning the block's value; without
+    # a block, returns +resource+ (the block form of open and load).
+    def closing(resource)
+      return resource unless block_given?
+
+      begin
+        yield resource
+      ensure
+        resource.close
       end
     end
 
@@ -155,6 +168,33 @@ module CodomyrmexKeys
       n = int(value)
       fail!(InvalidArgumentError, function, "#{what} #{n} is out of range (0 to #{UINT32_MAX})") unless n.between?(0, UINT32_MAX)
       n
+    end
+
+    # A path (a String, or a Pathname or anything with #to_path) as a
+    # NUL-terminated C string, nil for nil; +what+ names it in errors. A
+    # relative path object gets a ./ prefix, so a directory named a:b is
+    # never read as a location scheme.
+    def path(value, function, what)
+      return nil if value.nil?
+
+      path = value.respond_to?(:to_path) ? value.to_path : bytes(value)
+      fail!(InvalidArgumentError, function, "#{what} path contains a NUL byte") if path.include?("\0")
+      path = "./#{path}" if value.respond_to?(:to_path) && !path.start_with?('/')
+      FFI::MemoryPointer.from_string(path)
+    end
+
+    # true or false, nothing else.
+    def bool(value, function, what)
+      return value if [true, false].include?(value)
+
+      raise TypeError, "#{function}: #{what} must be true or false, got #{value.inspect}"
+    end
+
+    # A name (a systemd credential) as a NUL-terminated C string.
+    def name(value, function, what)
+      name = value.is_a?(Symbol) ? value.to_s : bytes(value)
+      fail!(InvalidArgumentError, function, "#{what} contains a NUL byte") if name.include?("\0")
+      FFI::MemoryPointer.from_string(name)
     end
 
     # The key id as a NUL-terminated C string. A NUL byte inside would cut
