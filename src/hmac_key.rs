@@ -118,7 +118,7 @@ impl Schedule {
     pub(crate) fn new(alg: HashAlg, key: &[u8]) -> Schedule {
         match alg {
             HashAlg::Sha256 => {
-                let (inner, outer) = pads::<64>(key, |long, out| copy_digest::<sha2::Sha256>(long, out));
+                let (inner, outer) = pads::<64>(key, copy_digest::<sha2::Sha256>);
                 Schedule::Sha256 {
                     inner: chain256(&inner),
                     outer: chain256(&outer),

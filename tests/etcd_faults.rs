@@ -632,24 +632,43 @@ fn sigkill_during_transactions_never_half_applies() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.between(40, 250)));
+        // Kill at a random instant once the writer is at work (its start
+        // takes longer on a loaded machine), so the kill lands among its
+        // transactions rather than before the first.
+        let before = wait_for_first_line(&log);
+        std::thread::sleep(Duration::from_millis(rng.between(0, 200)));
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
         let done = std::fs::read_to_string(&log).unwrap_or_default();
-        mid_work += usize::from(!done.is_empty());
+        mid_work += usize::from(done.lines().count() > before);
         operations += done.lines().count();
         check_whole(&km, done.lines().rfind(|l| l.starts_with("rotate")));
     }
     eprintln!(
-        "{kills} SIGKILLs in {:?}, {mid_work} of them after the writer had finished operations \
-         ({operations} operations finished in all); the key was whole after each",
+        "{kills} SIGKILLs in {:?}, {mid_work} of them after the writer had finished more \
+         operations while the kill waited ({operations} operations finished in all); the key was \
+         whole after each",
         started.elapsed()
     );
     assert!(
         mid_work >= 12,
         "too few kills landed while the writer worked: {mid_work}"
     );
+}
+
+/// Waits (at most 30 s) until the worker's log has a line, and returns
+/// how many it has then.
+fn wait_for_first_line(log: &std::path::Path) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lines = std::fs::read_to_string(log).unwrap_or_default().lines().count();
+        if lines > 0 {
+            return lines;
+        }
+        assert!(Instant::now() < deadline, "the worker never finished an operation");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// The key "victim" is whole; `last` is the writer's last logged rotation.
