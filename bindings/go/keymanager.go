@@ -80,9 +80,13 @@ func Open(dir string) (*KeyManager, error) {
 // orchestrator fills (a Kubernetes Secret volume, Docker secrets, systemd
 // credentials, Vault Agent output): links followed only inside it, files
 // trusted only if nobody but root, this user or TrustedUID can write them,
-// older versions as <id>.key.v<N>, updates seen by the next call. Any
-// other "scheme:" prefix is ErrInvalidArgument (write "./a:b" for a
-// directory named a:b).
+// older versions as <id>.key.v<N>, updates seen by the next call; or
+// "etcd://host1:port1,host2:port2[/prefix]" for a key set shared by many
+// hosts in an etcd v3 cluster (default prefix /codomyrmex_keys; see
+// Timeout, TLS and Auth; seal it with KEKFile): opening sends nothing, so
+// an unreachable cluster fails the first call with ErrIO. Any other
+// "scheme:" prefix is ErrInvalidArgument (write "./a:b" for a directory
+// named a:b).
 func OpenWith(location string, opts ...Option) (*KeyManager, error) {
 	const op = "key_manager_open_with"
 	return open(op, "location", location, func(cloc *C.char, km **C.codomyrmex_key_manager) error {

@@ -13,9 +13,9 @@ import (
 )
 
 // Option is one setting of OpenWith, made by ReadOnly, TrustedUID,
-// LockTimeout, KEKFile, KEKCredential or RequireSealed. An option not
-// given keeps the library's default; of two that set the same thing, the
-// later wins.
+// LockTimeout, KEKFile, KEKCredential, RequireSealed, or, for an etcd
+// source, Timeout, TLS and Auth. An option not given keeps the library's
+// default; of two that set the same thing, the later wins.
 type Option struct {
 	op  string // the C setter, without its "codomyrmex_" prefix
 	err error  // a value refused before any C call
@@ -84,16 +84,82 @@ func RequireSealed(on bool) Option {
 	}}
 }
 
+// Timeout bounds every request to an etcd source (etcd://...): connecting,
+// failing over between members and retrying included, one request takes
+// at most d (rounded up to a millisecond; default 5 seconds), then the
+// call fails with ErrIO and a message naming every endpoint tried and why
+// it failed. A call that makes several requests (a write reads, then
+// commits) ends with the first that runs out of time. d must be at least
+// one millisecond (0 is ErrInvalidArgument). Other sources ignore it.
+func Timeout(d time.Duration) Option {
+	const op = "open_options_set_timeout_ms"
+	ms, err := milliseconds(op, "timeout", d)
+	return Option{op: op, err: err, set: func(opts *C.codomyrmex_open_options) C.codomyrmex_status {
+		return C.codomyrmex_open_options_set_timeout_ms(opts, ms)
+	}}
+}
+
+// TLS makes an etcd source reach its members over TLS (https). caFile
+// holds the PEM CA certificates the members' certificates must chain to
+// ("": the system's bundle, or $SSL_CERT_FILE); certFile and keyFile are a
+// client certificate and its private key (PEM), for clusters that require
+// one: both or neither ("", else ErrInvalidArgument). The key file must be
+// a regular file of this user or root that group and others cannot access
+// (ErrInsecurePermissions from OpenWith). A member certificate the client
+// does not trust fails a call at once with ErrIO.
+func TLS(caFile, certFile, keyFile string) Option {
+	return stringsOption("open_options_set_tls",
+		[]string{"TLS CA file path", "TLS certificate file path", "TLS key file path"},
+		[]string{caFile, certFile, keyFile}, true,
+		func(opts *C.codomyrmex_open_options, s []*C.char) C.codomyrmex_status {
+			return C.codomyrmex_open_options_set_tls(opts, s[0], s[1], s[2])
+		})
+}
+
+// Auth makes an etcd source authenticate as the etcd user user (UTF-8, not
+// empty, else ErrInvalidArgument) with the password in the file
+// passwordFile: a regular file of this user or root that group and others
+// cannot access (ErrInsecurePermissions from OpenWith), holding the
+// password (one trailing newline is ignored). The file is read again
+// whenever a new auth token is needed, so a changed password is picked up;
+// neither the password nor the token ever appears in an error.
+func Auth(user, passwordFile string) Option {
+	return stringsOption("open_options_set_auth",
+		[]string{"etcd user", "password file path"},
+		[]string{user, passwordFile}, false,
+		func(opts *C.codomyrmex_open_options, s []*C.char) C.codomyrmex_status {
+			return C.codomyrmex_open_options_set_auth(opts, s[0], s[1])
+		})
+}
+
 // stringOption is an Option whose setter takes value as a C string; what
 // names it in the error for a NUL byte.
 func stringOption(op, what, value string, set func(*C.codomyrmex_open_options, *C.char) C.codomyrmex_status) Option {
-	if strings.IndexByte(value, 0) >= 0 {
-		return Option{op: op, err: localError(op, StatusInvalidArgument, what+" contains a NUL byte")}
+	return stringsOption(op, []string{what}, []string{value}, false,
+		func(opts *C.codomyrmex_open_options, s []*C.char) C.codomyrmex_status {
+			return set(opts, s[0])
+		})
+}
+
+// stringsOption is an Option whose setter takes values as C strings (NULL
+// for "" when emptyIsNull); whats name them in the error for a NUL byte.
+func stringsOption(op string, whats, values []string, emptyIsNull bool,
+	set func(*C.codomyrmex_open_options, []*C.char) C.codomyrmex_status) Option {
+	for i, value := range values {
+		if strings.IndexByte(value, 0) >= 0 {
+			return Option{op: op, err: localError(op, StatusInvalidArgument, whats[i]+" contains a NUL byte")}
+		}
 	}
 	return Option{op: op, set: func(opts *C.codomyrmex_open_options) C.codomyrmex_status {
-		s := C.CString(value)
-		defer C.free(unsafe.Pointer(s))
-		return set(opts, s)
+		cs := make([]*C.char, len(values))
+		for i, value := range values {
+			if value == "" && emptyIsNull {
+				continue
+			}
+			cs[i] = C.CString(value)
+			defer C.free(unsafe.Pointer(cs[i]))
+		}
+		return set(opts, cs)
 	}}
 }
 

@@ -34,7 +34,7 @@ func TestOpenWithUnknownSchemes(t *testing.T) {
 	wd, _ := os.Getwd()
 	must(t, os.Chdir(root))
 	defer os.Chdir(wd)
-	for _, location := range []string{"etcd://127.0.0.1:2379", "vault:secret/app", "a:b"} {
+	for _, location := range []string{"consul://127.0.0.1:8500", "vault:secret/app", "a:b"} {
 		_, err := OpenWith(location)
 		checkError(t, err, ErrInvalidArgument, strings.SplitN(location, ":", 2)[0])
 	}

@@ -13,4 +13,7 @@ fi
 echo "==> go vet ($(go version | cut -d' ' -f3), library in $lib_dir)"
 go vet ./...
 echo "==> go test"
+if [ -z "${CODOMYRMEX_TEST_ETCD_ENDPOINTS:-}" ]; then
+    echo "note: the etcd tests are skipped: CODOMYRMEX_TEST_ETCD_ENDPOINTS is not set (bindings/test.sh starts a cluster and sets it)"
+fi
 go test -count=1 "$@" ./...

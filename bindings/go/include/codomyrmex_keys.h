@@ -469,9 +469,16 @@ codomyrmex_status codomyrmex_key_manager_open(const char *key_dir,
  * Agent output): links followed only inside it, files trusted only if
  * nobody but root, this user or the uid of
  * `codomyrmex_open_options_set_trusted_uid` can write them, versions as
- * `<id>.key.v<N>`, updates seen by the next call. Any other `<scheme>:`
- * prefix is `CODOMYRMEX_ERR_INVALID_ARGUMENT` (write `./a:b` for a
- * directory named `a:b`). Other errors as `codomyrmex_key_manager_open`.
+ * `<id>.key.v<N>`, updates seen by the next call;
+ * `"etcd://host1:port1,host2:port2[/prefix]"` for a key set shared by many
+ * hosts in an etcd v3 cluster (default prefix `/codomyrmex_keys`; see
+ * `codomyrmex_open_options_set_timeout_ms`, `_set_tls`, `_set_auth`; seal
+ * it with a KEK): opening sends nothing, so an unreachable cluster fails
+ * the first call with `CODOMYRMEX_ERR_IO`, and a library built without
+ * etcd support refuses the location with `CODOMYRMEX_ERR_INVALID_ARGUMENT`.
+ * Any other `<scheme>:` prefix is `CODOMYRMEX_ERR_INVALID_ARGUMENT` (write
+ * `./a:b` for a directory named `a:b`). Other errors as
+ * `codomyrmex_key_manager_open`.
  *
  * # Safety
  * `location` must be NULL or NUL-terminated; `opts` NULL or a live options
@@ -493,8 +500,9 @@ codomyrmex_status codomyrmex_key_manager_open_with(const char *location,
 void codomyrmex_key_manager_free(codomyrmex_key_manager *km);
 
 /**
- * Writes the key source's directory, as resolved when it was opened, into
- * `out` as a NUL-terminated string. `*out_len` counts the NUL, so it is
+ * Writes the key source's directory, as resolved when it was opened (for
+ * an etcd source, its location `etcd://...`), into `out` as a
+ * NUL-terminated string. `*out_len` counts the NUL, so it is
  * exactly the capacity needed; buffer rule as `codomyrmex_hmac_compute`.
  *
  * # Safety
@@ -1140,8 +1148,9 @@ void codomyrmex_secure_zero(void *buf,
 
 /**
  * Creates an options object with the defaults (writable; no extra
- * trusted owner; writers wait at most 30 000 ms for a lock) and stores it
- * in `*out_opts` (set on success only; release it with
+ * trusted owner; writers wait at most 30 000 ms for a lock; no KEK; for
+ * etcd, requests bounded by 5000 ms, plain HTTP, no authentication) and
+ * stores it in `*out_opts` (set on success only; release it with
  * `codomyrmex_open_options_free`).
  *
  * # Safety
@@ -1238,6 +1247,59 @@ codomyrmex_status codomyrmex_open_options_set_kek_credential(codomyrmex_open_opt
  */
 codomyrmex_status codomyrmex_open_options_set_require_sealed(codomyrmex_open_options *opts,
                                                              bool require);
+
+/**
+ * For an etcd source (`etcd://...`): every request to the cluster —
+ * connecting, failing over between members and retrying included — takes
+ * at most `ms` milliseconds (default 5000); after that the call fails with
+ * `CODOMYRMEX_ERR_IO` and a message naming every endpoint tried and why it
+ * failed. A call that makes several requests (a write reads, then commits)
+ * ends with the first request that runs out of time. `ms` must be at least
+ * 1 (else `CODOMYRMEX_ERR_INVALID_ARGUMENT`). Other sources ignore it.
+ *
+ * # Safety
+ * As `codomyrmex_open_options_set_read_only`.
+ */
+codomyrmex_status codomyrmex_open_options_set_timeout_ms(codomyrmex_open_options *opts,
+                                                         uint32_t ms);
+
+/**
+ * For an etcd source: reach the members over TLS (`https`). `ca_file`
+ * holds the PEM CA certificates the members' certificates must chain to
+ * (`NULL`: the system's bundle, or `$SSL_CERT_FILE`); `cert_file` and
+ * `key_file` are a client certificate and its private key (PEM), for
+ * clusters that require one: both or neither (else
+ * `CODOMYRMEX_ERR_INVALID_ARGUMENT`). The key file must be a regular file
+ * of this user or root that group and others cannot access
+ * (`CODOMYRMEX_ERR_INSECURE_PERMISSIONS` when the key manager is opened).
+ * A certificate the client does not trust fails a call at once with
+ * `CODOMYRMEX_ERR_IO`. A later call replaces the files.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; each file NULL or
+ * NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_tls(codomyrmex_open_options *opts,
+                                                  const char *ca_file,
+                                                  const char *cert_file,
+                                                  const char *key_file);
+
+/**
+ * For an etcd source: authenticate as the etcd user `user` (UTF-8, not
+ * empty) with the password in the file `password_file`: a regular file of
+ * this user or root that group and others cannot access
+ * (`CODOMYRMEX_ERR_INSECURE_PERMISSIONS` when the key manager is opened),
+ * holding the password (one trailing newline is ignored). The file is read
+ * again whenever a new auth token is needed, so a changed password is
+ * picked up. Neither the password nor the token ever appears in a message.
+ *
+ * # Safety
+ * `opts` as `codomyrmex_open_options_set_read_only`; `user` and
+ * `password_file` NULL or NUL-terminated.
+ */
+codomyrmex_status codomyrmex_open_options_set_auth(codomyrmex_open_options *opts,
+                                                   const char *user,
+                                                   const char *password_file);
 
 #ifdef __cplusplus
 }  // extern "C"
