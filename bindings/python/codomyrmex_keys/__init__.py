@@ -55,7 +55,7 @@ from .errors import (
 )
 from .key_manager import KeyManager
 from .keyring import Keyring
-from .options import OpenOptions
+from .options import EtcdAuth, EtcdTls, OpenOptions
 
 __all__ = [
     # constants and types
@@ -90,6 +90,8 @@ __all__ = [
     # key manager
     "KeyManager",
     "OpenOptions",
+    "EtcdTls",
+    "EtcdAuth",
     "Keyring",
     # errors
     "CodomyrmexError",

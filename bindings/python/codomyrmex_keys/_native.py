@@ -178,6 +178,10 @@ _PROTOTYPES: Final[list[tuple[str, Any, list[Any]]]] = [
     ("codomyrmex_open_options_set_kek_file", _status, [c_void_p, c_char_p]),
     ("codomyrmex_open_options_set_kek_credential", _status, [c_void_p, c_char_p]),
     ("codomyrmex_open_options_set_require_sealed", _status, [c_void_p, c_bool]),
+    # §12 open options of an etcd source
+    ("codomyrmex_open_options_set_timeout_ms", _status, [c_void_p, c_uint32]),
+    ("codomyrmex_open_options_set_tls", _status, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    ("codomyrmex_open_options_set_auth", _status, [c_void_p, c_char_p, c_char_p]),
     # §11 sealing, §12 staged rotation
     ("codomyrmex_key_manager_seal_all", _status, [c_void_p, _sizep]),
     ("codomyrmex_key_manager_stage", _status, [c_void_p, c_char_p, _u8p, c_size_t, POINTER(c_uint32)]),

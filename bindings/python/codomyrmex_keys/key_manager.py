@@ -106,8 +106,13 @@ class KeyManager(Resource):
         Docker secrets, systemd credentials): links followed only inside it,
         files trusted only if nobody but root, this user or
         ``options.trusted_uid`` can write them, older versions as
-        ``<id>.key.v<N>``. Any other ``<scheme>:`` prefix raises
-        InvalidArgumentError; a path object is always a directory.
+        ``<id>.key.v<N>``; or ``"etcd://host1:port1,host2:port2[/prefix]"``
+        for a key set shared by many hosts in an etcd v3 cluster (default
+        prefix ``/codomyrmex_keys``; see ``options.timeout_ms``, ``tls`` and
+        ``auth``; seal it with a KEK): opening sends nothing, so an
+        unreachable cluster fails the first call with IoError. Any other
+        ``<scheme>:`` prefix raises InvalidArgumentError; a path object is
+        always a directory.
         """
         loc = location_arg(location)
         out = ctypes.c_void_p()

@@ -1,4 +1,4 @@
-"""Options for opening a key source (C contract §9 and §11)."""
+"""Options for opening a key source (C contract §9, §11 and §12)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,41 @@ from ._buffers import KeyDir, key_dir_arg, u32_arg
 from ._native import check, lib
 from .errors import InvalidArgumentError, Status
 
-__all__ = ["OpenOptions", "native_options"]
+__all__ = ["OpenOptions", "EtcdTls", "EtcdAuth", "native_options"]
+
+
+@dataclass(frozen=True)
+class EtcdTls:
+    """``OpenOptions.tls``: reach the members of an etcd source over TLS (``https``).
+
+    ``ca_file``
+        the PEM CA certificates the members' certificates must chain to
+        (``None``: the system's bundle, or ``$SSL_CERT_FILE``).
+    ``cert_file``, ``key_file``
+        a client certificate and its private key (PEM), for clusters that
+        require one: both or neither (else InvalidArgumentError). The key
+        file must be a regular file of this user or root that group and
+        others cannot access (InsecurePermissionsError when opening).
+    """
+
+    ca_file: KeyDir | None = None
+    cert_file: KeyDir | None = None
+    key_file: KeyDir | None = None
+
+
+@dataclass(frozen=True)
+class EtcdAuth:
+    """``OpenOptions.auth``: authenticate to an etcd source as ``user`` (not empty, else InvalidArgumentError).
+
+    ``password_file`` holds the password (one trailing newline is ignored):
+    a regular file of this user or root that group and others cannot access
+    (InsecurePermissionsError when opening). It is read again whenever a new
+    auth token is needed; neither the password nor the token ever appears
+    in a message.
+    """
+
+    user: str
+    password_file: KeyDir
 
 
 @dataclass(frozen=True)
@@ -39,6 +73,15 @@ class OpenOptions:
         (``$CREDENTIALS_DIRECTORY/<name>``).
     ``require_sealed``
         reading a key file that is not sealed raises CorruptError.
+    ``timeout_ms``
+        for an etcd source: every request to the cluster (connecting,
+        failing over between members and retrying included) takes at most
+        this long, then the call raises IoError naming every endpoint tried.
+        Default 5000; at least 1 (0 raises InvalidArgumentError).
+    ``tls``
+        for an etcd source: an ``EtcdTls``, to reach the members over TLS.
+    ``auth``
+        for an etcd source: an ``EtcdAuth``, the etcd user and password file.
     """
 
     read_only: bool | None = None
@@ -47,6 +90,9 @@ class OpenOptions:
     kek_file: KeyDir | None = None
     kek_credential: str | None = None
     require_sealed: bool | None = None
+    timeout_ms: int | None = None
+    tls: EtcdTls | None = None
+    auth: EtcdAuth | None = None
 
 
 def _bool(value: object, name: str) -> bool:
@@ -70,15 +116,40 @@ def _path(value: Any, name: str) -> bytes | None:
         raise InvalidArgumentError(Status.INVALID_ARGUMENT, f"{name}: the path contains a NUL byte") from None
 
 
-# Each field: its C setter and the conversion of its Python value. A new
-# option is one field above and one line here.
-_SETTERS: Final[dict[str, tuple[Callable[..., int], Callable[[Any, str], Any]]]] = {
-    "read_only": (lib.codomyrmex_open_options_set_read_only, _bool),
-    "trusted_uid": (lib.codomyrmex_open_options_set_trusted_uid, u32_arg),
-    "lock_timeout_ms": (lib.codomyrmex_open_options_set_lock_timeout_ms, u32_arg),
-    "kek_file": (lib.codomyrmex_open_options_set_kek_file, _path),
-    "kek_credential": (lib.codomyrmex_open_options_set_kek_credential, _name),
-    "require_sealed": (lib.codomyrmex_open_options_set_require_sealed, _bool),
+def _tls(value: object, name: str) -> tuple[bytes | None, bytes | None, bytes | None]:
+    if not isinstance(value, EtcdTls):
+        raise TypeError(f"{name} must be EtcdTls, not {type(value).__name__}")
+    return (
+        _path(value.ca_file, f"{name}.ca_file"),
+        _path(value.cert_file, f"{name}.cert_file"),
+        _path(value.key_file, f"{name}.key_file"),
+    )
+
+
+def _auth(value: object, name: str) -> tuple[bytes, bytes | None]:
+    if not isinstance(value, EtcdAuth):
+        raise TypeError(f"{name} must be EtcdAuth, not {type(value).__name__}")
+    return _name(value.user, f"{name}.user"), _path(value.password_file, f"{name}.password_file")
+
+
+def _one(convert: Callable[[Any, str], Any]) -> Callable[[Any, str], tuple[Any, ...]]:
+    """A conversion into the one argument of a setter, as a tuple of arguments."""
+    return lambda value, name: (convert(value, name),)
+
+
+# Each field: its C setter and the conversion of its Python value into the
+# setter's arguments after the options object. A new option is one field
+# above and one line here.
+_SETTERS: Final[dict[str, tuple[Callable[..., int], Callable[[Any, str], tuple[Any, ...]]]]] = {
+    "read_only": (lib.codomyrmex_open_options_set_read_only, _one(_bool)),
+    "trusted_uid": (lib.codomyrmex_open_options_set_trusted_uid, _one(u32_arg)),
+    "lock_timeout_ms": (lib.codomyrmex_open_options_set_lock_timeout_ms, _one(u32_arg)),
+    "kek_file": (lib.codomyrmex_open_options_set_kek_file, _one(_path)),
+    "kek_credential": (lib.codomyrmex_open_options_set_kek_credential, _one(_name)),
+    "require_sealed": (lib.codomyrmex_open_options_set_require_sealed, _one(_bool)),
+    "timeout_ms": (lib.codomyrmex_open_options_set_timeout_ms, _one(u32_arg)),
+    "tls": (lib.codomyrmex_open_options_set_tls, _tls),
+    "auth": (lib.codomyrmex_open_options_set_auth, _auth),
 }
 
 
@@ -90,14 +161,18 @@ def native_options(options: OpenOptions | None) -> Iterator[int | None]:
         return
     if not isinstance(options, OpenOptions):
         raise TypeError(f"options must be OpenOptions, not {type(options).__name__}")
+    # Every value converted before the native object exists.
+    settings = [
+        (setter, convert(value, name))
+        for name, (setter, convert) in _SETTERS.items()
+        if (value := getattr(options, name)) is not None
+    ]
     ptr = ctypes.c_void_p()
     check(lib.codomyrmex_open_options_new(ctypes.byref(ptr)))
     assert ptr.value is not None
     try:
-        for name, (setter, convert) in _SETTERS.items():
-            value = getattr(options, name)
-            if value is not None:
-                check(setter(ptr.value, convert(value, name)))
+        for setter, args in settings:
+            check(setter(ptr.value, *args))
         yield ptr.value
     finally:
         lib.codomyrmex_open_options_free(ptr.value)

@@ -23,7 +23,7 @@ class OpenWithTest(TempDirTestCase):
             self.assertEqual(km.get("k"), b"key")
 
     def test_unknown_schemes_are_invalid(self) -> None:
-        for location in ("etcd://127.0.0.1:2379", "vault:secret/app", "a:b"):
+        for location in ("consul://127.0.0.1:8500", "vault:secret/app", "a:b"):
             with self.subTest(location=location):
                 self.assert_error(
                     lambda: KeyManager.open_with(location), keys.InvalidArgumentError, 2, location.split(":")[0]
