@@ -198,6 +198,38 @@ export interface OpenOptions {
   kekCredential?: string;
   /** A key file that is not sealed is CorruptError. */
   requireSealed?: boolean;
+  /**
+   * etcd: each request (connecting, failing over between members, retrying
+   * included) takes at most this long (default 5000; at least 1, 0 is
+   * InvalidArgumentError), then IoError naming every endpoint tried.
+   */
+  timeoutMs?: number;
+  /** etcd: reach the members over TLS (https). */
+  tls?: EtcdTls;
+  /** etcd: authenticate with a user name and a password file. */
+  auth?: EtcdAuth;
+}
+
+/** The `tls` open option of an etcd source. */
+export interface EtcdTls {
+  /** PEM CA certificates the members' certificates must chain to (left out: the system's bundle, or $SSL_CERT_FILE). */
+  caFile?: PathLike | null;
+  /** A client certificate (PEM), for clusters that require one; with `keyFile` or not at all (else InvalidArgumentError). */
+  certFile?: PathLike | null;
+  /** The client certificate's private key (PEM): a regular file of yours or root's, no access for group or others. */
+  keyFile?: PathLike | null;
+}
+
+/** The `auth` open option of an etcd source. */
+export interface EtcdAuth {
+  /** The etcd user (not empty, else InvalidArgumentError). */
+  user: string;
+  /**
+   * The file holding the password (one trailing newline ignored): a regular
+   * file of yours or root's, no access for group or others; read again
+   * whenever a new auth token is needed.
+   */
+  passwordFile: PathLike;
 }
 
 /**
@@ -211,9 +243,11 @@ export declare class KeyManager implements Disposable {
   static open(dir?: PathLike | null): KeyManager;
   /**
    * Opens the key source `location`: null/undefined for the default
-   * directory, a path, or 'mounted:<dir>' (read-only; a Kubernetes Secret
-   * volume, Docker secrets, systemd credentials). Another 'scheme:' prefix
-   * throws InvalidArgumentError.
+   * directory, a path, 'mounted:<dir>' (read-only; a Kubernetes Secret
+   * volume, Docker secrets, systemd credentials), or
+   * 'etcd://host1:port1,host2:port2[/prefix]' (a key set shared by many
+   * hosts in an etcd cluster; see timeoutMs, tls, auth). Another 'scheme:'
+   * prefix throws InvalidArgumentError.
    */
   static openWith(location?: PathLike | null, options?: OpenOptions | null): KeyManager;
   /** Whether close() was called. */

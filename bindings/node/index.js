@@ -400,16 +400,54 @@ function hkdfExpand(alg, prk, info, length) {
 // ---------------------------------------------------------------------------
 // Key manager
 
-// Each open option: its C setter `(opts, arg)` and the conversion of its
-// JavaScript value into `arg` (given the option's name for errors). A new
-// option is one line here and one field of OpenOptions in index.d.ts.
+/**
+ * The fields of the plain object `value` (the option `what`) converted by
+ * `fields` (name -> conversion of its value, given its name for errors),
+ * in that order; a field left out or undefined is converted from
+ * undefined, an unknown one is a TypeError.
+ */
+function objectIn(value, what, fields) {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${what} must be an object`);
+  for (const name of Object.keys(value)) {
+    if (!Object.hasOwn(fields, name)) {
+      throw new TypeError(`unknown field '${name}' of ${what} (known: ${Object.keys(fields).join(', ')})`);
+    }
+  }
+  return Object.entries(fields).map(([name, convert]) => convert(value[name], `${what}.${name}`));
+}
+
+/** The `tls` option, { caFile, certFile, keyFile } (each may be left out), as the setter's three paths. */
+function tlsIn(value, what) {
+  return objectIn(value, what, { caFile: pathIn, certFile: pathIn, keyFile: pathIn });
+}
+
+/** The `auth` option, { user, passwordFile }, as the setter's two strings. */
+function authIn(value, what) {
+  const passwordFileIn = (file, name) => {
+    if (file === undefined || file === null) throw new TypeError(`${name} must be a string, Buffer or URL`);
+    return pathIn(file, name);
+  };
+  return objectIn(value, what, { user: nameIn, passwordFile: passwordFileIn });
+}
+
+/** The conversion into a setter's one argument, as the list of its arguments. */
+function one(convert) {
+  return (value, what) => [convert(value, what)];
+}
+
+// Each open option: its C setter `(opts, ...args)` and the conversion of
+// its JavaScript value into `args` (given the option's name for errors). A
+// new option is one line here and one field of OpenOptions in index.d.ts.
 const OPEN_OPTIONS = {
-  readOnly: [c.open_options_set_read_only, boolIn],
-  trustedUid: [c.open_options_set_trusted_uid, u32In],
-  lockTimeoutMs: [c.open_options_set_lock_timeout_ms, u32In],
-  kekFile: [c.open_options_set_kek_file, pathIn],
-  kekCredential: [c.open_options_set_kek_credential, nameIn],
-  requireSealed: [c.open_options_set_require_sealed, boolIn],
+  readOnly: [c.open_options_set_read_only, one(boolIn)],
+  trustedUid: [c.open_options_set_trusted_uid, one(u32In)],
+  lockTimeoutMs: [c.open_options_set_lock_timeout_ms, one(u32In)],
+  kekFile: [c.open_options_set_kek_file, one(pathIn)],
+  kekCredential: [c.open_options_set_kek_credential, one(nameIn)],
+  requireSealed: [c.open_options_set_require_sealed, one(boolIn)],
+  timeoutMs: [c.open_options_set_timeout_ms, one(u32In)],
+  tls: [c.open_options_set_tls, tlsIn],
+  auth: [c.open_options_set_auth, authIn],
 };
 
 /**
@@ -431,7 +469,7 @@ function withOpenOptions(options, fn) {
   const out = [null];
   check(c.open_options_new(out));
   try {
-    for (const [set, arg] of settings) check(set(out[0], arg));
+    for (const [set, args] of settings) check(set(out[0], ...args));
     return fn(out[0]);
   } finally {
     c.open_options_free(out[0]);
@@ -480,12 +518,17 @@ class KeyManager {
   /**
    * Opens the key source `location` with `options`. `location`: null or
    * undefined for the default key directory (as `open`), a path for a
-   * private key directory, or 'mounted:<dir>' for a read-only directory an
+   * private key directory, 'mounted:<dir>' for a read-only directory an
    * orchestrator fills (a Kubernetes Secret volume, Docker secrets, systemd
-   * credentials); any other 'scheme:' prefix throws InvalidArgumentError
-   * (write './a:b' for a directory named 'a:b'; a file: URL is always a
-   * path). `options`: { readOnly, trustedUid, lockTimeoutMs, kekFile,
-   * kekCredential, requireSealed }, each left out keeping the default.
+   * credentials), or 'etcd://host1:port1,host2:port2[/prefix]' for a key
+   * set shared by many hosts in an etcd v3 cluster (default prefix
+   * '/codomyrmex_keys'; opening sends nothing, so an unreachable cluster
+   * fails the first call with IoError); any other 'scheme:' prefix throws
+   * InvalidArgumentError (write './a:b' for a directory named 'a:b'; a
+   * file: URL is always a path). `options`: { readOnly, trustedUid,
+   * lockTimeoutMs, kekFile, kekCredential, requireSealed, timeoutMs,
+   * tls: { caFile, certFile, keyFile }, auth: { user, passwordFile } },
+   * each left out keeping the default.
    */
   static openWith(location, options) {
     const path = pathIn(location, 'location');

@@ -151,6 +151,10 @@ const PROTOTYPES = [
   'codomyrmex_status codomyrmex_open_options_set_kek_file(codomyrmex_open_options *opts, const uint8_t *path)',
   'codomyrmex_status codomyrmex_open_options_set_kek_credential(codomyrmex_open_options *opts, const uint8_t *name)',
   'codomyrmex_status codomyrmex_open_options_set_require_sealed(codomyrmex_open_options *opts, bool require)',
+  // §12 open options of an etcd source
+  'codomyrmex_status codomyrmex_open_options_set_timeout_ms(codomyrmex_open_options *opts, uint32_t ms)',
+  'codomyrmex_status codomyrmex_open_options_set_tls(codomyrmex_open_options *opts, const uint8_t *ca_file, const uint8_t *cert_file, const uint8_t *key_file)',
+  'codomyrmex_status codomyrmex_open_options_set_auth(codomyrmex_open_options *opts, const uint8_t *user, const uint8_t *password_file)',
   // §11 sealing, §12 staged rotation
   'codomyrmex_status codomyrmex_key_manager_seal_all(const codomyrmex_key_manager *km, _Out_ size_t *out_count)',
   'codomyrmex_status codomyrmex_key_manager_stage(const codomyrmex_key_manager *km, const uint8_t *key_id, const uint8_t *key, size_t key_len, _Out_ uint32_t *out_version)',

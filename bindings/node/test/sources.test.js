@@ -26,7 +26,7 @@ test('openWith: unknown schemes are invalid and create nothing', (t) => {
   const root = tempRoot(t);
   process.chdir(root);
   t.after(() => process.chdir(__dirname));
-  for (const location of ['etcd://127.0.0.1:2379', 'vault:secret/app', 'a:b']) {
+  for (const location of ['consul://127.0.0.1:8500', 'vault:secret/app', 'a:b']) {
     assertError(() => KeyManager.openWith(location), keys.InvalidArgumentError, Status.INVALID_ARGUMENT, location.split(':')[0]);
   }
   assert.deepEqual(fs.readdirSync(root), []);

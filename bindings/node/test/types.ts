@@ -14,6 +14,8 @@ import {
   type BinaryLike,
   type ErrnoCode,
   type OpenOptions,
+  type EtcdTls,
+  type EtcdAuth,
   type StatusCode,
 } from '..';
 
@@ -73,6 +75,10 @@ function sources(dir: string): void {
   KeyManager.openWith('mounted:/run/secrets', options).close();
   KeyManager.openWith(new URL('file:///srv/keys'), { kekFile: '/etc/app/kek' }).close();
   KeyManager.openWith(null, { kekCredential: 'kek' }).close();
+  const tls: EtcdTls = { caFile: '/etc/etcd/ca.pem', certFile: '/etc/app/etcd.pem', keyFile: new URL('file:///k') };
+  const auth: EtcdAuth = { user: 'app', passwordFile: '/etc/app/etcd.password' };
+  KeyManager.openWith('etcd://127.0.0.1:2379/app', { timeoutMs: 2000, tls, auth }).close();
+  KeyManager.openWith('etcd://127.0.0.1:2379', { tls: {} }).close();
   const km = KeyManager.openWith(dir);
   try {
     const staged: number = km.stage('a', 'next key');
@@ -164,6 +170,8 @@ keys.hmac('sha256', 'key');
 const notNull: Buffer = KeyManager.open().rotate('a', 'b');
 // @ts-expect-error unknown option
 KeyManager.openWith('/k', { readonly: true });
+// @ts-expect-error auth needs a password file
+KeyManager.openWith('etcd://127.0.0.1:2379', { auth: { user: 'app' } });
 // @ts-expect-error Keyring has no public constructor
 new Keyring();
 // @ts-expect-error a status code is not a number
