@@ -21,7 +21,7 @@ class SourcesTest < Minitest::Test
   def test_unknown_schemes_are_invalid
     root = File.dirname(temp_dir)
     Dir.chdir(root) do
-      %w[etcd://127.0.0.1:2379 vault:secret/app a:b].each do |location|
+      %w[consul://127.0.0.1:8500 vault:secret/app a:b].each do |location|
         assert_error(K::InvalidArgumentError, K::Status::INVALID_ARGUMENT, location.split(':').first) do
           K::KeyManager.open_with(location)
         end

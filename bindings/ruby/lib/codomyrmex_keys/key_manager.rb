@@ -34,13 +34,16 @@ module CodomyrmexKeys
 
     # Opens the key source +location+ with +options+. +location+: nil for
     # the default key directory (as ::open), a path for a private key
-    # directory, or "mounted:<dir>" for a read-only directory an
-    # orchestrator fills (a Kubernetes Secret volume, Docker secrets,
-    # systemd credentials): links followed only inside it, files trusted
-    # only if nobody but root, this user or +trusted_uid+ can write them,
-    # older versions as <id>.key.v<N>. Any other "scheme:" prefix raises
-    # InvalidArgumentError (write "./a:b" for a directory named a:b; a
-    # Pathname is always a directory).
+    # directory, "mounted:<dir>" for a read-only directory an orchestrator
+    # fills (a Kubernetes Secret volume, Docker secrets, systemd
+    # credentials): links followed only inside it, files trusted only if
+    # nobody but root, this user or +trusted_uid+ can write them, older
+    # versions as <id>.key.v<N>; or "etcd://host1:port1,host2:port2[/prefix]"
+    # for a key set shared by many hosts in an etcd v3 cluster (default
+    # prefix /codomyrmex_keys; opening sends nothing, so an unreachable
+    # cluster fails the first call with IOError). Any other "scheme:"
+    # prefix raises InvalidArgumentError (write "./a:b" for a directory
+    # named a:b; a Pathname is always a directory).
     #
     # Options (nil or left out: the library's default): +read_only+ (every
     # write raises InvalidArgumentError and touches nothing), +trusted_uid+,
@@ -48,8 +51,14 @@ module CodomyrmexKeys
     # writer's lock, default 30000, 0 forever; then IOError with errno
     # ETIMEDOUT), +kek_file+ / +kek_credential+ (seal every file written
     # under this key-encryption key; read sealed files with it),
-    # +require_sealed+ (a plain key file is CorruptError). With a block, as
-    # ::open.
+    # +require_sealed+ (a plain key file is CorruptError); for an etcd
+    # source, +timeout_ms+ (each request, connecting, failing over and
+    # retrying included, takes at most this long, default 5000, at least
+    # 1; then IOError naming every endpoint tried), +tls+ (a Hash of
+    # +ca_file+, +cert_file+, +key_file+, each optional, cert and key both
+    # or neither: reach the members over https) and +auth+ (a Hash of
+    # +user+ and +password_file+: authenticate as that etcd user). With a
+    # block, as ::open.
     def self.open_with(location = nil, **options, &block)
       function = 'key_manager_open_with'
       path = Support.path(location, function, 'location')

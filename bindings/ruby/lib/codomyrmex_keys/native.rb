@@ -137,6 +137,9 @@ module CodomyrmexKeys
       [:codomyrmex_open_options_set_kek_file, %i[pointer pointer], :status],
       [:codomyrmex_open_options_set_kek_credential, %i[pointer pointer], :status],
       [:codomyrmex_open_options_set_require_sealed, %i[pointer bool], :status],
+      [:codomyrmex_open_options_set_timeout_ms, %i[pointer uint32], :status],
+      [:codomyrmex_open_options_set_tls, %i[pointer pointer pointer pointer], :status],
+      [:codomyrmex_open_options_set_auth, %i[pointer pointer pointer], :status],
       # Sealing and staged rotation.
       [:codomyrmex_key_manager_seal_all, %i[pointer pointer], :status, :blocking],
       [:codomyrmex_key_manager_stage, %i[pointer pointer pointer size_t pointer], :status, :blocking],

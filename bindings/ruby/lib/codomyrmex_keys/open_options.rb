@@ -5,14 +5,25 @@ module CodomyrmexKeys
   # of the public API: pass the options as keywords to open_with.
   module OpenOptions
     # Each option: its C setter and how its Ruby value is converted (a
-    # Support method). A new option is one line here.
+    # Support method, or a Hash of FIELDS for a setter of several
+    # arguments). A new option is one line here.
     SETTERS = {
       read_only: %i[codomyrmex_open_options_set_read_only bool],
       trusted_uid: %i[codomyrmex_open_options_set_trusted_uid uint32],
       lock_timeout_ms: %i[codomyrmex_open_options_set_lock_timeout_ms uint32],
       kek_file: %i[codomyrmex_open_options_set_kek_file path],
       kek_credential: %i[codomyrmex_open_options_set_kek_credential name],
-      require_sealed: %i[codomyrmex_open_options_set_require_sealed bool]
+      require_sealed: %i[codomyrmex_open_options_set_require_sealed bool],
+      timeout_ms: %i[codomyrmex_open_options_set_timeout_ms uint32],
+      tls: %i[codomyrmex_open_options_set_tls tls],
+      auth: %i[codomyrmex_open_options_set_auth auth]
+    }.freeze
+
+    # The options given as a Hash: each key, in the setter's argument
+    # order, with its Support conversion and whether it is required.
+    FIELDS = {
+      tls: { ca_file: [:path, false], cert_file: [:path, false], key_file: [:path, false] },
+      auth: { user: [:name, true], password_file: [:path, true] }
     }.freeze
 
     FUNCTION = 'key_manager_open_with'
@@ -27,9 +38,10 @@ module CodomyrmexKeys
       unknown = options.keys - SETTERS.keys
       raise ArgumentError, "unknown open option #{unknown.map(&:inspect).join(', ')} (known: #{SETTERS.keys.join(', ')})" if unknown.any?
 
+      # Every value converted before the native object exists.
       values = options.compact.map do |name, value|
         setter, kind = SETTERS.fetch(name)
-        [setter, kind == :uint32 ? Support.uint32(value, FUNCTION, name) : Support.send(kind, value, FUNCTION, name)]
+        [setter, arguments(kind, value, name)]
       end
       return yield nil if values.empty?
 
@@ -37,10 +49,30 @@ module CodomyrmexKeys
       Support.check('open_options_new', Native.codomyrmex_open_options_new(out))
       opts = out.read_pointer
       begin
-        values.each { |setter, value| Support.check(setter.to_s.delete_prefix('codomyrmex_'), Native.send(setter, opts, value)) }
+        values.each { |setter, args| Support.check(setter.to_s.delete_prefix('codomyrmex_'), Native.send(setter, opts, *args)) }
         yield opts
       ensure
         Native.codomyrmex_open_options_free(opts)
+      end
+    end
+
+    # The setter's arguments after the options object for the option +name+
+    # of +kind+. A Hash option must be a Hash of its FIELDS: an unknown key
+    # or a missing required one raises ArgumentError, as keywords do.
+    def arguments(kind, value, name)
+      fields = FIELDS[kind]
+      return [Support.send(kind, value, FUNCTION, name)] unless fields
+
+      known = fields.keys.join(', ')
+      raise TypeError, "#{FUNCTION}: #{name} must be a Hash (#{known}), got #{value.class}" unless value.is_a?(Hash)
+
+      unknown = value.keys - fields.keys
+      raise ArgumentError, "unknown key #{unknown.map(&:inspect).join(', ')} of #{name} (known: #{known})" if unknown.any?
+
+      fields.map do |field, (convert, required)|
+        raise ArgumentError, "missing key :#{field} of #{name}" if required && value[field].nil?
+
+        Support.send(convert, value[field], FUNCTION, "#{name}[:#{field}]")
       end
     end
   end
