@@ -1,14 +1,16 @@
 //! Benchmarks of the safe Rust API: one-shot HMAC and HKDF at 32 B beside
 //! plain RustCrypto and the two-compression floor, HMAC one-shot at 32 B to
-//! 1 MiB for every algorithm, streaming HMAC, HKDF, and the key store's get
-//! and list. Precomputed keys and keyrings: `benches/hot`.
+//! 1 MiB for every algorithm, streaming HMAC, HKDF, the key store's get
+//! and list, and get and keyring load on a sealed store beside a plain one.
+//! Precomputed keys and keyrings: `benches/hot`.
 //!
 //! `cargo bench --bench api`. The side-by-side comparison with OpenSSL and
 //! libsodium is the C benchmark (`scripts/bench.sh`, BENCHMARKS.md).
 
-use codomyrmex_keys::{HashAlg, HmacStream, KeyManager, hkdf_derive, hmac};
+use codomyrmex_keys::{HashAlg, HmacStream, KeyManager, Location, OpenOptions, hkdf_derive, hmac};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::os::unix::fs::PermissionsExt;
 
 const SIZES: [usize; 4] = [32, 1024, 64 * 1024, 1024 * 1024];
 
@@ -142,11 +144,41 @@ fn bench_store(c: &mut Criterion) {
     group.finish();
 }
 
+/// `get` and keyring load of a 32-byte key with 4 versions, plain and
+/// sealed (XChaCha20-Poly1305 under a KEK): the difference is the AEAD.
+fn bench_sealed(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let kek = dir.path().join("kek");
+    std::fs::write(&kek, [0x33u8; 32]).unwrap();
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let stores = [
+        ("plain", OpenOptions::new()),
+        ("sealed", OpenOptions::new().kek_file(&kek)),
+    ];
+    let mut group = c.benchmark_group("sealed-vs-plain");
+    for (name, options) in stores {
+        let location = Location::Dir(dir.path().join(name));
+        let keys = KeyManager::open_with(&location, &options).unwrap();
+        keys.store("k", &[7u8; 32]).unwrap();
+        for i in 0..3u8 {
+            keys.rotate("k", &[i; 32]).unwrap();
+        }
+        group.bench_function(format!("get/{name}"), |b| {
+            b.iter(|| keys.get(black_box("k")).unwrap())
+        });
+        group.bench_function(format!("keyring load, 4 versions/{name}"), |b| {
+            b.iter(|| keys.load(black_box("k"), HashAlg::Sha256, None).unwrap())
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_against_plain,
     bench_hmac,
     bench_hkdf,
-    bench_store
+    bench_store,
+    bench_sealed
 );
 criterion_main!(benches);
