@@ -1,7 +1,9 @@
 //! The key store on etcd against etcd's own round trip: `get` and `rotate`
 //! through the key manager, beside one range and one put with the same
 //! client (the wire floor) and `etcdctl get` / `etcdctl put` (etcd's own
-//! tool, process start included, and without it).
+//! tool, process start included, and without it); a keyring's load, how
+//! soon it serves a rotation made through another key manager (pushed by
+//! an etcd watch), and its HMAC, which never touches the network.
 //!
 //! `cargo bench --features etcd --bench etcd` starts a 3-member cluster on
 //! loopback with `scripts/etcd-cluster.sh` (which installs etcd when
@@ -10,7 +12,7 @@
 //! milliseconds.
 
 use codomyrmex_keys::etcd_client_for_tests::{Client, Compare, CompareOp, EtcdConfig, Op};
-use codomyrmex_keys::{KeyManager, Location, OpenOptions};
+use codomyrmex_keys::{HashAlg, KeyManager, Location, OpenOptions};
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::process::Command;
@@ -136,6 +138,51 @@ fn main() {
                 km.prune("api", keep).unwrap();
             }
         }),
+    );
+    row(
+        "keyring load (one range read, 4-5 versions)",
+        measure(samples, |_| {
+            km.load("api", HashAlg::Sha256, None).unwrap();
+        }),
+    );
+    let ring = km
+        .load("api", HashAlg::Sha256, Some(Duration::from_millis(100)))
+        .unwrap();
+    let other_host = KeyManager::open_with(&location, &OpenOptions::new()).unwrap();
+    // From the moment another key manager's rotate returns until the
+    // keyring serves the new version.
+    let served_after = (0..(samples / 3).max(10))
+        .map(|i| {
+            let before = ring.current_version().unwrap();
+            other_host.rotate("api", &[i as u8 ^ 0x55; 32]).unwrap();
+            let rotated = Instant::now();
+            while ring.current_version().unwrap() == before {
+                assert!(rotated.elapsed() < Duration::from_secs(5), "never served");
+                std::thread::yield_now();
+            }
+            rotated.elapsed()
+        })
+        .collect();
+    row(
+        "rotation elsewhere: returned -> served by keyring",
+        served_after,
+    );
+    let message = [0x42u8; 32];
+    let mut per_call = (0..21)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..50_000 {
+                std::hint::black_box(ring.hmac(std::hint::black_box(&message)).unwrap());
+            }
+            started.elapsed().as_secs_f64() * 1e9 / 50_000.0
+        })
+        .collect::<Vec<_>>();
+    per_call.sort_by(f64::total_cmp);
+    println!(
+        "| {:<50} | {:>8} | {:>8} |",
+        format!("keyring HMAC-SHA256 32 B: {:.0} ns a call", per_call[10]),
+        "-",
+        "-"
     );
     row(
         "client range of one key (wire floor)",

@@ -7,12 +7,16 @@
 //! set of numbered versions, one of them current and some of them staged,
 //! and changes that set atomically.
 
-use crate::error::Result;
-use crate::keyring::{ChangeFeed, Marker};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keyring::{ChangeFeed, LoadedKey, Marker};
 use crate::secret::SecretBytes;
 use std::fmt;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
+
+/// How often [`Backend::load_every_version`] starts again when a version
+/// vanishes while it reads (pruned, or replaced by an orchestrator's update).
+const LOAD_ATTEMPTS: usize = 16;
 
 /// One key as a backend found it, consistently: the current version's
 /// number and bytes, and the numbers of the other versions it keeps.
@@ -155,6 +159,37 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// The bytes of `version` of `id`, which `view` lists as retained or
     /// staged; `None` if it has gone since.
     fn read_version(&self, id: &str, view: &KeyView, version: u32) -> Result<Option<SecretBytes>>;
+
+    /// Every version of `id` (current, retained and staged) with its bytes,
+    /// all from one state of the key; `None` if there is no such key. By
+    /// default [`Backend::load`] and then [`Backend::read_version`] for each
+    /// other version, starting again when one vanished in between; a source
+    /// that reads them all at once does so.
+    fn load_every_version(&self, id: &str) -> Result<Option<LoadedKey>> {
+        'attempt: for _ in 0..LOAD_ATTEMPTS {
+            let Some(view) = self.load(id)? else {
+                return Ok(None);
+            };
+            let mut versions = vec![(view.current, view.bytes.clone())];
+            for &version in view.retained.iter().chain(view.staged.iter()) {
+                match self.read_version(id, &view, version)? {
+                    Some(bytes) => versions.push((version, bytes)),
+                    None => continue 'attempt,
+                }
+            }
+            return Ok(Some(LoadedKey {
+                current: view.current,
+                versions,
+            }));
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "key '{id}' in '{}' changed {LOAD_ATTEMPTS} times while it was loaded; try again",
+                self.location()
+            ),
+        ))
+    }
 
     /// Excludes every other writer of `id` until the guard is dropped; a
     /// backend whose commits compare the state they start from may return a

@@ -9,10 +9,6 @@ use crate::keyring::{ChangeFeed, KeySource, Keyring, LoadedKey, Marker};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How often a load starts again when a version vanishes while it reads
-/// (pruned, or replaced by an orchestrator's update).
-const LOAD_ATTEMPTS: usize = 16;
-
 impl KeyManager {
     /// Loads every version of `key_id` (current, older and staged) into a
     /// [`Keyring`] for `alg`, with the HMAC key schedules precomputed: a MAC
@@ -76,39 +72,15 @@ impl KeySource for StoreSource {
     }
 
     fn load(&self) -> Result<LoadedKey> {
-        for _ in 0..LOAD_ATTEMPTS {
-            let view = self.backend.load(&self.id)?.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "key '{}' not found in '{}'",
-                        self.id,
-                        self.backend.location()
-                    ),
-                )
-            })?;
-            let mut versions = vec![(view.current, view.bytes.clone())];
-            let others = view.retained.iter().chain(view.staged.iter());
-            let mut complete = true;
-            for &version in others {
-                match self.backend.read_version(&self.id, &view, version)? {
-                    Some(bytes) => versions.push((version, bytes)),
-                    None => complete = false,
-                }
-            }
-            if complete {
-                return Ok(LoadedKey {
-                    current: view.current,
-                    versions,
-                });
-            }
-        }
-        Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "key '{}' changed {LOAD_ATTEMPTS} times while it was loaded; try again",
-                self.id
-            ),
-        ))
+        self.backend.load_every_version(&self.id)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "key '{}' not found in '{}'",
+                    self.id,
+                    self.backend.location()
+                ),
+            )
+        })
     }
 }

@@ -37,7 +37,7 @@ use super::status::SourceStatus;
 use super::{Location, OpenOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::etcd::{AuthConfig, Client, EtcdConfig, TlsFiles, Watcher};
-use crate::keyring::{ChangeFeed, Marker};
+use crate::keyring::{ChangeFeed, LoadedKey, Marker};
 use crate::secret::SecretBytes;
 use layout::KeyPaths;
 use std::fmt;
@@ -157,6 +157,10 @@ impl Backend for EtcdBackend {
 
     fn versions(&self, id: &str) -> Result<Option<VersionList>> {
         self.version_numbers(id)
+    }
+
+    fn load_every_version(&self, id: &str) -> Result<Option<LoadedKey>> {
+        self.load_all_versions(id)
     }
 
     fn read_version(&self, id: &str, view: &KeyView, version: u32) -> Result<Option<SecretBytes>> {

@@ -6,7 +6,7 @@ use super::EtcdBackend;
 use super::layout::{KeyPaths, RawKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::etcd::RangeRequest;
-use crate::keyring::Marker;
+use crate::keyring::{LoadedKey, Marker};
 use crate::secret::SecretBytes;
 use crate::store::backend::{KeyView, Token, VersionList};
 use crate::store::codec::check_key_len;
@@ -66,6 +66,34 @@ impl EtcdBackend {
             staged,
             token: Token(u64::try_from(raw.revision).unwrap_or(0)),
             snapshot: None,
+        }))
+    }
+
+    /// Every version of `id` with its bytes, from the one range read that
+    /// also gives its view: one round trip, and one revision for all.
+    pub(super) fn load_all_versions(&self, id: &str) -> Result<Option<LoadedKey>> {
+        let paths = self.paths(id);
+        let raw = self.read_raw(&paths, id, None, false)?;
+        let Some(list) = raw.version_list(&self.describe(id))? else {
+            return Ok(None);
+        };
+        let mut versions = Vec::with_capacity(1 + list.retained.len() + list.staged.len());
+        for version in
+            std::iter::once(list.current).chain(list.retained.into_iter().chain(list.staged))
+        {
+            let bytes = self
+                .decode(id, version, raw.value(version))?
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Corrupt,
+                        format!("version {version} of {} has no value", self.describe(id)),
+                    )
+                })?;
+            versions.push((version, bytes));
+        }
+        Ok(Some(LoadedKey {
+            current: list.current,
+            versions,
         }))
     }
 
