@@ -662,11 +662,17 @@ fn sigkill_during_transactions_never_half_applies() {
 fn wait_for_first_line(log: &std::path::Path) -> usize {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let lines = std::fs::read_to_string(log).unwrap_or_default().lines().count();
+        let lines = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .count();
         if lines > 0 {
             return lines;
         }
-        assert!(Instant::now() < deadline, "the worker never finished an operation");
+        assert!(
+            Instant::now() < deadline,
+            "the worker never finished an operation"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
