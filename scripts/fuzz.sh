@@ -6,12 +6,27 @@
 # Prints the number of executions per target.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]
+#   scripts/fuzz.sh --install-only     installs cargo-fuzz (if nightly is
+#                                      there) and stops
 #
 # Needs the nightly toolchain (skipped with a warning without it) and a C++
 # compiler for libFuzzer (no cmake); installs cargo-fuzz if it is missing.
 # The seeds are made by fuzz/make_corpus.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+install_cargo_fuzz() {
+    if ! command -v cargo-fuzz >/dev/null 2>&1; then
+        echo "==> installing cargo-fuzz (a debug build: its own speed does not matter)"
+        cargo install cargo-fuzz --locked --debug --quiet
+    fi
+}
+
+if [ "${1:-}" = "--install-only" ]; then
+    # Without nightly there is nothing to install; the run says so loudly.
+    if cargo +nightly --version >/dev/null 2>&1; then install_cargo_fuzz; fi
+    exit 0
+fi
 
 seconds="${1:-40}"
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
@@ -34,10 +49,7 @@ EOF
     exit 0
 fi
 
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-    echo "==> installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
+install_cargo_fuzz
 
 # libFuzzer's C++ sources are most of a clean build; without debug info
 # they compile in about two thirds of the time. (cargo fuzz run by hand
